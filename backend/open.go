@@ -1,0 +1,70 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// OpenFunc opens a backend from its URL.
+type OpenFunc func(ctx context.Context, rawURL string) (Backend, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]OpenFunc{}
+)
+
+// Register makes a backend available to Open under the given URL schemes.
+// Backend packages call it from init; import backend/all to get them all.
+func Register(open OpenFunc, schemes ...string) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	for _, s := range schemes {
+		registry[s] = open
+	}
+}
+
+// Open opens the backend a URL names (DESIGN.md §1): "memory:",
+// "sqlite:PATH", "postgres://…", "redis://…", "nats://…". The error names
+// the URL (without password) and the reason.
+func Open(ctx context.Context, rawURL string) (Backend, error) {
+	scheme, _, ok := strings.Cut(rawURL, ":")
+	if !ok || scheme == "" {
+		return nil, fmt.Errorf("backend URL %q: missing scheme (want one of %s)", rawURL, strings.Join(Schemes(), ", "))
+	}
+	registryMu.RLock()
+	open := registry[strings.ToLower(scheme)]
+	registryMu.RUnlock()
+	if open == nil {
+		return nil, fmt.Errorf("backend URL %q: unknown scheme %q (want one of %s)", Redact(rawURL), scheme, strings.Join(Schemes(), ", "))
+	}
+	b, err := open(ctx, rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("backend %s: %w", Redact(rawURL), err)
+	}
+	return b, nil
+}
+
+// Schemes lists the registered URL schemes, sorted.
+func Schemes() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for s := range registry {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Redact hides the password of a URL so it can be logged.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL
+	}
+	return u.Redacted()
+}
