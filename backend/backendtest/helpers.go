@@ -23,7 +23,7 @@ func at(d time.Duration) time.Time { return base.Add(d) }
 // Defaults of the jobs the suite enqueues.
 const (
 	testKind  = "test.noop"
-	testLease = 30 * time.Second
+	leaseTTL = 30 * time.Second
 	testOwner = "worker-1"
 )
 
@@ -126,7 +126,7 @@ func (h *harness) claim(queue string, limit int, now time.Time) []*backend.Job {
 func (h *harness) claimAs(owner, queue string, limit int, now time.Time) []*backend.Job {
 	h.t.Helper()
 	res, err := h.b.JobClaim(h.ctx, &backend.JobClaimParams{
-		Queue: queue, Limit: limit, Owner: owner, LeaseDuration: testLease, Now: now,
+		Queue: queue, Limit: limit, Owner: owner, LeaseDuration: leaseTTL, Now: now,
 	})
 	require.NoError(h.t, err)
 	require.LessOrEqual(h.t, len(res.Jobs), limit, "claim returned more than Limit")
