@@ -1,0 +1,148 @@
+package worker
+
+import (
+	"sync"
+	"time"
+
+	"conveyor/backend"
+)
+
+// completer collects outcomes and reports them in batches: one JobFinish
+// per batch, sent when FinishBatch outcomes wait, when no handler is left
+// running (nothing else would join the batch soon), or FinishInterval after
+// the first outcome, whichever comes first.
+type completer struct {
+	w    *Worker
+	max  int
+	kick chan struct{}
+
+	mu      sync.Mutex
+	pending []*task
+	spare   []*task // the previous batch's slice, reused
+}
+
+// add queues t's outcome (t.out) for the next flush.
+func (c *completer) add(t *task) {
+	c.mu.Lock()
+	c.pending = append(c.pending, t)
+	n := len(c.pending)
+	c.mu.Unlock()
+	if n == 1 || n >= c.max || c.w.executing.Load() == 0 {
+		signal(c.kick)
+	}
+}
+
+func (c *completer) ready() bool {
+	c.mu.Lock()
+	n := len(c.pending)
+	c.mu.Unlock()
+	return n >= c.max || (n > 0 && c.w.executing.Load() == 0)
+}
+
+func (c *completer) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+func (c *completer) loop() {
+	w := c.w
+	defer w.loopWG.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-w.compStop:
+			for c.size() > 0 {
+				c.flush()
+			}
+			return
+		case <-c.kick:
+		}
+		if c.size() == 0 {
+			continue
+		}
+		if !c.ready() {
+			resetTimer(timer, w.cfg.FinishInterval)
+		wait:
+			for !c.ready() {
+				select {
+				case <-c.kick:
+				case <-timer.C:
+					break wait
+				case <-w.compStop:
+					break wait
+				}
+			}
+		}
+		c.flush()
+		// Outcomes may have arrived during the flush: look again.
+		if c.size() > 0 {
+			signal(c.kick)
+		}
+	}
+}
+
+// flush reports up to max pending outcomes in one JobFinish, retrying until
+// the backend takes them (leases stay extended meanwhile), then frees their
+// slots.
+func (c *completer) flush() {
+	w := c.w
+	c.mu.Lock()
+	batch := c.pending
+	if len(batch) > c.max {
+		c.pending = append(c.spare[:0], batch[c.max:]...)
+		batch = batch[:c.max]
+	} else {
+		c.pending = c.spare[:0]
+	}
+	c.spare = nil
+	c.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	outs := make([]*backend.JobOutcome, len(batch))
+	for i, t := range batch {
+		outs[i] = &t.out
+	}
+	backoff := 20 * time.Millisecond
+	for {
+		res, err := w.b.JobFinish(w.ioCtx, &backend.JobFinishParams{Jobs: outs, Now: w.cfg.Clock.Now()})
+		if err == nil {
+			for _, id := range res.LeaseLost {
+				w.log.Warn("outcome rejected: lease lost (the job was rescued and may have run elsewhere)", "job_id", id)
+			}
+			break
+		}
+		if w.ioCtx.Err() != nil {
+			w.log.Error("outcomes not reported; their leases will expire and the jobs be rescued", "jobs", len(batch), "error", err)
+			break
+		}
+		w.log.Warn("reporting outcomes failed; retrying", "jobs", len(batch), "error", err, "backoff", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-w.ioCtx.Done():
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+	w.mu.Lock()
+	for _, t := range batch {
+		delete(w.running, t.job.ID)
+	}
+	w.mu.Unlock()
+	var last *queue
+	for _, t := range batch {
+		t.q.inflight.Add(-1)
+		if t.q != last {
+			if last != nil {
+				signal(last.freed)
+			}
+			last = t.q
+		}
+	}
+	signal(last.freed)
+	clear(batch)
+	c.mu.Lock()
+	c.spare = batch[:0]
+	c.mu.Unlock()
+}

@@ -1,0 +1,366 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"conveyor/backend"
+)
+
+// queue is one queue's fetch loop and handler pool.
+type queue struct {
+	w     *Worker
+	name  string
+	slots int
+	batch int // max jobs per claim
+
+	inflight  atomic.Int64  // claimed and not yet reported: the slots in use
+	executing atomic.Int64  // handlers dispatched and not yet finished
+	work      chan *task    // claimed jobs for the pool; capacity slots, never full
+	freed     chan struct{} // signalled when reported outcomes free slots
+	wake      chan struct{} // signalled by the backend's wake-ups
+
+	// nextDue is the earliest RunAt (unix ns) this worker set on a job of
+	// this queue through a retry or snooze, so that the idle loop re-claims
+	// then instead of waiting for a poll. 0 means none.
+	nextDue atomic.Int64
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+func (q *queue) signalWake() { signal(q.wake) }
+
+// noteDue remembers that a job of this queue becomes claimable at t.
+func (q *queue) noteDue(t time.Time) {
+	n := t.UnixNano()
+	for {
+		cur := q.nextDue.Load()
+		if cur != 0 && cur <= n {
+			return
+		}
+		if q.nextDue.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+// fetchLoop claims up to the free slots in one call whenever slots are free
+// and the queue may have work: at once after a full claim or a flush, else
+// on a wake-up, a known due time or the poll interval.
+func (q *queue) fetchLoop() {
+	w := q.w
+	defer w.fetchWG.Done()
+	ctx := w.fetchCtx
+	poll := time.NewTimer(w.cfg.PollInterval)
+	defer poll.Stop()
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		free := q.slots - int(q.inflight.Load())
+		if free <= 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-q.freed:
+			}
+			continue
+		}
+		n := min(free, q.batch)
+		// The claim uses ioCtx, not ctx: a claim cut short by Stop could
+		// take jobs in the store that this worker never runs.
+		res, err := w.b.JobClaim(w.ioCtx, &backend.JobClaimParams{
+			Queue:         q.name,
+			Limit:         n,
+			Owner:         w.cfg.ID,
+			LeaseDuration: w.cfg.LeaseDuration,
+			Now:           w.cfg.Clock.Now(),
+		})
+		if err != nil {
+			w.log.Warn("claim failed; retrying", "queue", q.name, "error", err, "backoff", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		q.dispatch(res.Jobs)
+		if len(res.Jobs) == n {
+			continue // a full claim: more is probably waiting
+		}
+		// Drained (for now): sleep until something may be claimable.
+		wait := w.cfg.PollInterval
+		if due := q.nextDue.Load(); due != 0 {
+			d := time.Duration(due - w.cfg.Clock.Now().UnixNano())
+			if d < wait {
+				wait = max(d, time.Millisecond)
+				q.nextDue.Store(0)
+			}
+		}
+		resetTimer(poll, wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		case <-poll.C:
+		}
+	}
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	select {
+	case <-t.C:
+	default:
+	}
+	t.Reset(d)
+}
+
+// dispatch registers claimed jobs as running and hands them to the pool.
+func (q *queue) dispatch(jobs []*backend.Job) {
+	if len(jobs) == 0 {
+		return
+	}
+	w := q.w
+	tasks := make([]task, len(jobs)) // one allocation for the whole claim
+	q.inflight.Add(int64(len(jobs)))
+	q.executing.Add(int64(len(jobs)))
+	w.executing.Add(int64(len(jobs)))
+	for i, j := range jobs {
+		t := &tasks[i]
+		t.job, t.q = j, q
+		t.kind = w.cfg.Kinds[j.Kind]
+		// Made here, before the task is visible to the heartbeat and Stop,
+		// which may cancel it from then on.
+		t.cctx, t.cancel = context.WithCancelCause(w.baseCtx)
+	}
+	w.mu.Lock()
+	for i, j := range jobs {
+		w.running[j.ID] = &tasks[i]
+	}
+	w.mu.Unlock()
+	for i := range tasks {
+		q.work <- &tasks[i]
+	}
+}
+
+// runLoop is one goroutine of the pool.
+func (q *queue) runLoop() {
+	for t := range q.work {
+		q.w.execute(t)
+	}
+}
+
+const (
+	taskRunning int32 = iota
+	taskDone
+)
+
+// task is one claimed job in this worker.
+type task struct {
+	job  *backend.Job
+	kind *Kind
+	q    *queue
+
+	jv     JobValue
+	jc     jobCtx
+	cctx   context.Context
+	cancel context.CancelCauseFunc
+	// state goes running -> done once: whoever moves it (the handler's
+	// return or the shutdown's hand-back) reports the outcome.
+	state atomic.Int32
+	lost  atomic.Bool
+	out   backend.JobOutcome
+}
+
+// execute runs one task's handler and reports its outcome.
+func (w *Worker) execute(t *task) {
+	j := t.job
+	if t.state.Load() != taskRunning {
+		return // handed back by Stop before it started
+	}
+	if t.kind == nil {
+		w.unknownKind(t)
+		return
+	}
+	cctx, cancel := t.cctx, t.cancel
+	var ctx context.Context = cctx
+	timeout := t.kind.Timeout
+	if timeout <= 0 {
+		timeout = j.Timeout
+	}
+	var stopTimeout context.CancelFunc
+	if timeout > 0 {
+		ctx, stopTimeout = context.WithTimeout(ctx, timeout)
+	}
+	t.jv.init(j, w.log)
+	t.jc = jobCtx{Context: ctx, v: &t.jv}
+
+	if w.log.Enabled(ctx, slog.LevelDebug) {
+		w.log.Debug("job started", jobAttrs(j)...)
+	}
+	if w.cfg.Observer != nil {
+		w.cfg.Observer.JobStarted(j)
+	}
+	start := time.Now()
+	var res []byte
+	var err error
+	if cause := context.Cause(cctx); cause != nil {
+		err = cause // cancelled (shutdown) before it could start
+	} else {
+		res, err = Execute(&t.jc, t.kind.Handler, j)
+	}
+	elapsed := time.Since(start)
+	timedOut := err != nil && ctx.Err() == context.DeadlineExceeded && cctx.Err() == nil
+	cause := context.Cause(cctx)
+	if stopTimeout != nil {
+		stopTimeout()
+	}
+	cancel(nil)
+	if !t.state.CompareAndSwap(taskRunning, taskDone) {
+		// Stop handed this job back while the handler ignored its context:
+		// the late result is dropped.
+		w.log.Warn("late result of a job handed back at shutdown dropped", append(jobAttrs(j), "error", err)...)
+		return
+	}
+	w.classify(t, res, err, cause, timedOut, timeout)
+	if w.cfg.Observer != nil && !t.lost.Load() {
+		w.cfg.Observer.JobFinished(j, t.out.Outcome, elapsed)
+	}
+	w.logOutcome(t, err, cause, elapsed)
+	w.doneExecuting(t)
+	w.comp.add(t)
+}
+
+// unknownKind snoozes a job no handler here knows: not an attempt, so it
+// waits for a worker that has the kind.
+func (w *Worker) unknownKind(t *task) {
+	t.cancel(nil)
+	if !t.state.CompareAndSwap(taskRunning, taskDone) {
+		return
+	}
+	runAt := w.cfg.Clock.Now().Add(w.cfg.UnknownKindDelay)
+	t.out = backend.JobOutcome{ID: t.job.ID, LeaseToken: t.job.LeaseToken, Outcome: backend.OutcomeSnoozed, RunAt: runAt}
+	w.log.Warn("no handler registered for this kind here; job snoozed", append(jobAttrs(t.job), "run_at", runAt)...)
+	w.doneExecuting(t)
+	w.comp.add(t)
+}
+
+// classify turns an attempt's result into the outcome to report.
+func (w *Worker) classify(t *task, res []byte, err error, cause error, timedOut bool, timeout time.Duration) {
+	j := t.job
+	now := w.cfg.Clock.Now()
+	o := &t.out
+	*o = backend.JobOutcome{ID: j.ID, LeaseToken: j.LeaseToken}
+	if err == nil {
+		o.Outcome, o.Result = backend.OutcomeCompleted, res
+		return
+	}
+	attemptErr := func(e error) *backend.AttemptError {
+		ae := &backend.AttemptError{Attempt: j.Attempt, At: now, Message: e.Error()}
+		var pe *PanicError
+		if errors.As(e, &pe) {
+			ae.Stack = pe.Stack
+		}
+		return ae
+	}
+	switch {
+	case errors.Is(cause, ErrLeaseLost):
+		// Reported anyway: the fence rejects it unless the lease came back.
+		o.Outcome, o.Error = backend.OutcomeRetry, attemptErr(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+		o.RunAt = now
+		return
+	case errors.Is(cause, ErrCancelRequested):
+		o.Outcome, o.Error = backend.OutcomeCancelled, attemptErr(err)
+		return
+	case errors.Is(cause, ErrShutdown):
+		o.Outcome, o.RunAt = backend.OutcomeSnoozed, now
+		return
+	}
+	var (
+		snooze  *SnoozeError
+		cancel  *CancelError
+		noRetry *NoRetryError
+		after   *RetryAfterError
+	)
+	switch {
+	case errors.As(err, &snooze):
+		o.Outcome, o.RunAt = backend.OutcomeSnoozed, now.Add(max(snooze.Delay, 0))
+		t.q.noteDue(o.RunAt)
+		return
+	case errors.As(err, &cancel):
+		o.Outcome = backend.OutcomeCancelled
+		if cancel.Err != nil {
+			o.Error = attemptErr(cancel.Err)
+		}
+		return
+	case errors.As(err, &noRetry):
+		o.Outcome, o.Error = backend.OutcomeFailed, attemptErr(err)
+		return
+	}
+	if timedOut {
+		err = fmt.Errorf("%w after %s: %w", ErrTimeout, timeout, err)
+	}
+	o.Error = attemptErr(err)
+	maxAttempts := j.MaxAttempts
+	if t.kind.MaxAttempts > 0 {
+		maxAttempts = t.kind.MaxAttempts
+	}
+	if j.Attempt >= maxAttempts {
+		o.Outcome = backend.OutcomeFailed
+		return
+	}
+	var delay time.Duration
+	if errors.As(err, &after) {
+		delay = after.Delay
+	} else {
+		policy := t.kind.RetryPolicy
+		if policy == nil {
+			policy = w.cfg.RetryPolicy
+		}
+		delay = policy.NextRetry(j, err)
+	}
+	o.Outcome, o.RunAt = backend.OutcomeRetry, now.Add(max(delay, 0))
+	t.q.noteDue(o.RunAt)
+}
+
+func (w *Worker) logOutcome(t *task, err, cause error, elapsed time.Duration) {
+	j := t.job
+	o := &t.out
+	if t.lost.Load() {
+		w.log.Warn("job finished after its lease was lost; outcome will be fenced", append(jobAttrs(j), "error", err)...)
+		return
+	}
+	switch o.Outcome {
+	case backend.OutcomeCompleted:
+		if w.log.Enabled(context.Background(), slog.LevelDebug) {
+			w.log.Debug("job completed", append(jobAttrs(j), "duration", elapsed)...)
+		}
+	case backend.OutcomeRetry:
+		w.log.Info("job failed; retrying", append(jobAttrs(j), "error", o.Error.Message, "next_run", o.RunAt, "duration", elapsed)...)
+	case backend.OutcomeFailed:
+		w.log.Warn("job failed", append(jobAttrs(j), "error", o.Error.Message, "duration", elapsed)...)
+	case backend.OutcomeCancelled:
+		attrs := append(jobAttrs(j), "duration", elapsed)
+		if o.Error != nil {
+			attrs = append(attrs, "error", o.Error.Message)
+		}
+		w.log.Info("job cancelled", attrs...)
+	case backend.OutcomeSnoozed:
+		if errors.Is(cause, ErrShutdown) {
+			w.log.Info("job handed back at shutdown", jobAttrs(j)...)
+		} else if w.log.Enabled(context.Background(), slog.LevelDebug) {
+			w.log.Debug("job snoozed", append(jobAttrs(j), "run_at", o.RunAt)...)
+		}
+	}
+}
