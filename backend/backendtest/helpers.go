@@ -23,7 +23,7 @@ func at(d time.Duration) time.Time { return base.Add(d) }
 // Defaults of the jobs the suite enqueues.
 const (
 	testKind  = "test.noop"
-	leaseTTL = 30 * time.Second
+	leaseTTL  = 30 * time.Second
 	testOwner = "worker-1"
 )
 

@@ -79,7 +79,7 @@ func testLease(t *testing.T, f Factory) {
 		c := h.claimOne(q, id, base)
 		h.finishOK(at(time.Second), complete(c, ""))
 		res, err := h.b.LeaseExtend(h.ctx, &backend.LeaseExtendParams{
-			Leases: []backend.Lease{{ID: id, LeaseToken: c.LeaseToken, Progress: json.RawMessage(`{"late":true}`)}},
+			Leases:   []backend.Lease{{ID: id, LeaseToken: c.LeaseToken, Progress: json.RawMessage(`{"late":true}`)}},
 			Duration: time.Minute, Now: at(2 * time.Second),
 		})
 		require.NoError(t, err)
