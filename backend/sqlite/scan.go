@@ -1,0 +1,141 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"conveyor/backend"
+)
+
+// Times are stored as INTEGER unix nanoseconds, NULL when zero.
+
+func ns(t time.Time) int64 { return t.UnixNano() }
+
+func nullNS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNS(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNullNS(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromNS(n.Int64)
+}
+
+// jsonText binds JSON as TEXT (a []byte would bind as a BLOB, which SQLite's
+// JSON functions read as JSONB), or NULL when empty.
+func jsonText(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+// jsonList encodes a string-ish slice as a JSON array, or NULL when empty.
+func jsonList[T ~string](xs []T) (any, error) {
+	if len(xs) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(xs)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// errorJSON encodes one AttemptError (time in UTC) for json_insert, or NULL.
+func errorJSON(e *backend.AttemptError) (any, error) {
+	if e == nil {
+		return nil, nil
+	}
+	c := *e
+	c.At = c.At.UTC()
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// scanJob reads the columns of jobColumns, in that order.
+func scanJob(s scanner) (*backend.Job, error) {
+	var (
+		j                                            backend.Job
+		state                                        string
+		timeout, runAt, enqueuedAt, cancelRequested  int64
+		args, uniqueStates, tags, meta, result, errs []byte
+		progress                                     []byte
+		uniqueKey, leaseOwner, leaseToken            sql.NullString
+		startedAt, finishedAt, leaseExpiresAt        sql.NullInt64
+	)
+	err := s.Scan(&j.ID, &j.Kind, &j.Queue, &args, &j.Priority, &state, &j.Attempt, &j.MaxAttempts, &timeout, &runAt,
+		&uniqueKey, &uniqueStates, &tags, &meta, &result, &errs, &progress, &enqueuedAt, &startedAt, &finishedAt,
+		&leaseOwner, &leaseToken, &leaseExpiresAt, &cancelRequested)
+	if err != nil {
+		return nil, err
+	}
+	j.State = backend.JobState(state)
+	j.Timeout = time.Duration(timeout)
+	j.RunAt = fromNS(runAt)
+	j.EnqueuedAt = fromNS(enqueuedAt)
+	j.StartedAt = fromNullNS(startedAt)
+	j.FinishedAt = fromNullNS(finishedAt)
+	j.LeaseExpiresAt = fromNullNS(leaseExpiresAt)
+	j.UniqueKey = uniqueKey.String
+	j.LeaseOwner = leaseOwner.String
+	j.LeaseToken = leaseToken.String
+	j.CancelRequested = cancelRequested != 0
+	j.Args = rawJSON(args)
+	j.Meta = rawJSON(meta)
+	j.Result = rawJSON(result)
+	j.Progress = rawJSON(progress)
+	if len(uniqueStates) > 0 {
+		if err := json.Unmarshal(uniqueStates, &j.UniqueStates); err != nil {
+			return nil, fmt.Errorf("job %s: unique_states: %w", j.ID, err)
+		}
+	}
+	if len(tags) > 0 {
+		if err := json.Unmarshal(tags, &j.Tags); err != nil {
+			return nil, fmt.Errorf("job %s: tags: %w", j.ID, err)
+		}
+	}
+	if len(errs) > 0 {
+		if err := json.Unmarshal(errs, &j.Errors); err != nil {
+			return nil, fmt.Errorf("job %s: errors: %w", j.ID, err)
+		}
+	}
+	return &j, nil
+}
+
+func rawJSON(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+// scanJobs reads every row and closes rows.
+func scanJobs(rows *sql.Rows, capHint int) ([]*backend.Job, error) {
+	defer rows.Close()
+	out := make([]*backend.Job, 0, capHint)
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
