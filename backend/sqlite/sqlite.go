@@ -48,10 +48,10 @@ type Backend struct {
 // reads). Inside a transaction they are bound with tx.StmtContext, which
 // reuses the preparation because the writer has a single connection.
 type stmts struct {
-	holder, insert, jobState, queueEnsure                      *sql.Stmt
+	holder, insert, jobState, queueEnsure                     *sql.Stmt
 	claim, finishCompleted, finishRetry, finishFinal, snoozed *sql.Stmt
-	leaseExtend                                                *sql.Stmt
-	readGet                                                    *sql.Stmt
+	leaseExtend                                               *sql.Stmt
+	readGet                                                   *sql.Stmt
 }
 
 // New opens (creating if needed) the database at cfg.Path and, unless
