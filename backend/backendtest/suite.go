@@ -39,9 +39,9 @@ func Run(t *testing.T, newBackend Factory) {
 		{"List", testList},
 		{"Queue", testQueue},
 		{"Prune", testPrune},
-		// {"Record", testRecord},
-		// {"Tx", testTx},
-		// {"Wake", testWake},
+		{"Record", testRecord},
+		{"Tx", testTx},
+		{"Wake", testWake},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) { a.run(t, newBackend) })
