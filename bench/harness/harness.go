@@ -85,6 +85,15 @@ type Result struct {
 	Workers int     `json:"workers,omitempty"`
 	// Note explains a result that is not a measurement ("n/a: …").
 	Note string `json:"note,omitempty"`
+	// Durability says when an acknowledged enqueue survives a crash, as the
+	// system describes itself (see Durable).
+	Durability string `json:"durability,omitempty"`
+}
+
+// Durable is implemented by systems that can say, in one sentence, when an
+// acknowledged enqueue survives a crash; Run copies it into the Result.
+type Durable interface {
+	Durability() string
 }
 
 // Config says what to run.
@@ -173,6 +182,9 @@ func Run(ctx context.Context, sys System, cfg Config) (Result, error) {
 	}
 	res.System = sys.Name()
 	res.Workload = cfg.Workload
+	if d, ok := sys.(Durable); ok {
+		res.Durability = d.Durability()
+	}
 	return res, nil
 }
 

@@ -161,3 +161,8 @@ func (s *asynqSystem) Close(ctx context.Context) error {
 	_ = s.rdb.Close()
 	return err
 }
+
+// Durability describes asynq: as durable as the Redis server's persistence.
+func (s *asynqSystem) Durability() string {
+	return "Written to Redis memory: survives a crash only as far as the Redis server's AOF/RDB persistence does."
+}
