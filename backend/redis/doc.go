@@ -1,0 +1,103 @@
+// Package redis is the conveyor backend on Redis (go-redis v9): every state
+// change is one Lua script run atomically on the server, batch-first, with
+// pub/sub wake-ups.
+//
+// # Opening
+//
+// URL redis://[user:pass@]host:port/db?prefix=NAME (or rediss:// for TLS);
+// prefix (default "conveyor") is prepended to every key, so several stores
+// (and the tests) share one server. Library users call New with a Config,
+// which can also take an existing client (Sentinel or Cluster).
+//
+// # Data layout
+//
+// Every key is built in keys.go. Per-queue keys carry the hash tag
+// {PREFIX:QUEUE}, so every per-queue script touches one cluster slot:
+//
+//	{P:Q}:job:ID          hash: one job record (fields below)
+//	{P:Q}:ready           zset of queued jobs: score -priority, member
+//	                      RUNAT(17-digit µs)+ID, so ZRANGE 0 N yields the claim
+//	                      order (priority desc, run_at asc, id asc) exactly
+//	{P:Q}:scheduled       zset: score run_at µs, member ID
+//	{P:Q}:retrying        zset: score run_at µs, member ID
+//	{P:Q}:running         zset: score lease expiry µs, member ID
+//	{P:Q}:done:STATE      zsets for completed, failed, cancelled: score
+//	                      finished_at µs (for prune), member ID
+//	{P:Q}:paused          "1" while the queue is paused
+//	{P:Q}:unique:KEY      set of the IDs enqueued with unique key KEY
+//	P:ids                 zset (all scores 0) of "ID|QUEUE": the id->queue
+//	                      index and, lexicographically, the JobList index
+//	P:queues              set of queue names
+//	P:records:NS          hash of the records of namespace NS
+//	P:schema              layout version
+//	P:wake:Q              pub/sub channel (not a key)
+//
+// Each job is in exactly one of its queue's state sets, so counts are ZCARDs.
+// A job hash holds: d (kind, priority, timeout, unique key and states, tags,
+// enqueued_at as compact JSON), x args and m meta (verbatim bytes), k kind,
+// p priority, ma max attempts, a attempt, s state, r run_at (ns), rs run_at
+// (17-digit µs), uk/us unique key and states, res result, e errors (a JSON
+// array), pg progress, st/ft started/finished (ns), lo/lt/le lease owner,
+// token and expiry, cr cancel requested.
+//
+// Cluster: job IDs do not name their queue, so operations by ID alone (get,
+// cancel, retry, delete) first look the queue up in P:ids (one extra round
+// trip), then run their script in the queue's slot. Lease tokens are
+// "QUEUE|RANDOM.N", so finish and lease extension, which get only IDs and
+// tokens, route without a lookup. P:ids and P:queues are written in the
+// same pipeline as the enqueue script (one round trip) but not atomically
+// with it; a leftover index entry (crash between the two) only makes a
+// lookup of a job that was never stored answer ErrNotFound. Unique keys are
+// enforced per queue (two jobs with one key in different queues are both
+// stored), since a cross-slot check cannot be atomic on a cluster. On a
+// single node all of this behaves the same.
+//
+// # Scripts
+//
+// Every script is in scripts/*.lua with a header stating its KEYS, ARGV and
+// reply; they are loaded by Migrate and run by EVALSHA (reloaded on NOSCRIPT
+// after a server restart). claim promotes due scheduled and retrying jobs and
+// then pops up to N ready jobs into the running set with a fresh token and
+// expiry, in one call. finish and lease_extend take a whole batch and fence
+// each job by its token. enqueue stores a batch and checks unique keys
+// atomically: a key is held by a job of its set whose current state is in
+// that job's own unique states, so keys are released by state changes with
+// no bookkeeping.
+//
+// # Wake-ups
+//
+// Scripts that make jobs claimable publish on P:wake:Q; QueueWatch
+// subscribes (confirmed before it returns), so an idle worker hears of a
+// new job within a round trip. Signals sent while a subscriber is
+// reconnecting are lost; workers keep a fallback poll.
+//
+// # Maintenance
+//
+// JobClaim promotes due jobs itself (Capabilities.NeedsPromoter is false);
+// JobPromote exists to keep counts honest and wake workers. Expired leases
+// are handed back by JobRescue (run by the maintenance rescuer). There are no
+// TTLs: finished jobs stay until JobPrune deletes them
+// (Capabilities.NeedsPruner). Results, errors and progress are stored as the
+// worker hands them over; the worker bounds their size.
+//
+// # Durability
+//
+// An acknowledged enqueue is as durable as the server's persistence, and no
+// more: with appendonly yes and appendfsync always it survives a crash of the
+// server or the machine; with appendfsync everysec (the usual setting) up to
+// about one second of acknowledged writes can be lost on a crash of the
+// machine or a kill -9 of the server (a clean shutdown loses nothing); with
+// appendfsync no the operating system decides (typically up to 30 s); with
+// AOF off and RDB snapshots everything since the last snapshot is lost; with
+// no persistence (as the shared test server here runs) everything is lost
+// when the server stops. Replication to replicas is asynchronous: a failover
+// can lose acknowledged writes regardless of the setting.
+//
+// # Reconnection
+//
+// go-redis redials by itself; a command that fails with a network error is
+// retried by go-redis (MaxRetries, default 3). Enqueue is idempotent (a
+// replayed ID is not stored twice); a replayed finish may report a lease as
+// lost although its outcome was applied; a replayed claim can leave a job
+// running under a lease nobody holds until JobRescue hands it back.
+package redis

@@ -1,0 +1,596 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"conveyor/backend"
+)
+
+// JobEnqueue implements backend.Jobs. All jobs go out in one pipelined round
+// trip: the id-index entries, the queue-set entries for queues this process
+// has not registered yet, and one enqueue script call per queue (which
+// stores the jobs, enforces unique keys and publishes the wake-up).
+func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (*backend.JobEnqueueResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	res := &backend.JobEnqueueResult{Jobs: make([]backend.EnqueueOutcome, len(p.Jobs))}
+	if len(p.Jobs) == 0 {
+		return res, nil
+	}
+	now := now(p.Now)
+	var queues []string
+	byQueue := map[string][]int{}
+	for i, j := range p.Jobs {
+		if j == nil {
+			return nil, fmt.Errorf("enqueue: job %d is nil", i)
+		}
+		if _, ok := byQueue[j.Queue]; !ok {
+			queues = append(queues, j.Queue)
+		}
+		byQueue[j.Queue] = append(byQueue[j.Queue], i)
+	}
+	argsByQueue := make([][]any, len(queues))
+	members := make([]goredis.Z, 0, len(p.Jobs))
+	var newQueues []any
+	for qi, q := range queues {
+		idx := byQueue[q]
+		args := append(b.commonArgs(q, 1+12*len(idx)), usStr(now))
+		for _, i := range idx {
+			var err error
+			if args, err = enqueueArgs(args, p.Jobs[i], now); err != nil {
+				return nil, err
+			}
+			members = append(members, goredis.Z{Member: idMember(p.Jobs[i].ID, q)})
+		}
+		argsByQueue[qi] = args
+		if _, ok := b.knownQueues.Load(q); !ok {
+			newQueues = append(newQueues, q)
+		}
+	}
+	scripts := make([]*goredis.Cmd, len(queues))
+	_, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
+		pipe.ZAdd(ctx, b.k.ids(), members...)
+		if len(newQueues) > 0 {
+			pipe.SAdd(ctx, b.k.queues(), newQueues...)
+		}
+		for qi, q := range queues {
+			scripts[qi] = scriptEnqueue.EvalSha(ctx, pipe, b.k.queueKeys(q), argsByQueue[qi]...)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue: %w", err)
+	}
+	for _, q := range newQueues {
+		b.knownQueues.Store(q, struct{}{})
+	}
+	var stale []any // index entries of jobs not stored (unique-key duplicates)
+	for qi, q := range queues {
+		vals, err := scripts[qi].Slice()
+		if err != nil {
+			return nil, fmt.Errorf("enqueue: %w", err)
+		}
+		idx := byQueue[q]
+		if len(vals) != 2*len(idx) {
+			return nil, fmt.Errorf("enqueue: script returned %d values for %d jobs", len(vals), len(idx))
+		}
+		for n, i := range idx {
+			state, _ := vals[2*n].(string)
+			holder, _ := vals[2*n+1].(string)
+			id := p.Jobs[i].ID
+			out := backend.EnqueueOutcome{ID: id, State: backend.JobState(state)}
+			if holder != "" {
+				out.ID, out.Duplicate = holder, true
+				if holder != id {
+					stale = append(stale, idMember(id, q))
+				}
+			}
+			res.Jobs[i] = out
+		}
+	}
+	if len(stale) > 0 {
+		// Best effort: a leftover entry only makes lookups of an ID that was
+		// never stored find no record (ErrNotFound), as they should.
+		_ = b.rdb.ZRem(ctx, b.k.ids(), stale...).Err()
+	}
+	return res, nil
+}
+
+// JobClaim implements backend.Jobs with one script call.
+func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if p.Limit <= 0 {
+		return &backend.JobClaimResult{}, nil
+	}
+	now := now(p.Now)
+	var rnd [12]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, fmt.Errorf("claim: lease token: %w", err)
+	}
+	exp := now.Add(p.LeaseDuration)
+	args := append(b.commonArgs(p.Queue, 8), nsStr(now), usStr(now), p.Limit, p.Owner,
+		p.Queue+"|"+hex.EncodeToString(rnd[:])+".", nsStr(exp), usStr(exp), b.batch)
+	vals, err := b.run(ctx, scriptClaim, p.Queue, args).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
+	}
+	res := &backend.JobClaimResult{Jobs: make([]*backend.Job, 0, len(vals))}
+	for _, v := range vals {
+		arr, _ := v.([]any)
+		if len(arr) == 0 {
+			continue
+		}
+		id, _ := arr[0].(string)
+		j, err := decodeJob(id, p.Queue, fieldsMap(arr[1:]))
+		if err != nil {
+			return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
+		}
+		res.Jobs = append(res.Jobs, j)
+	}
+	return res, nil
+}
+
+// JobFinish implements backend.Jobs: one script call per queue named by the
+// lease tokens (usually one), pipelined.
+func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*backend.JobFinishResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	res := &backend.JobFinishResult{}
+	now := now(p.Now)
+	var queues []string
+	argsByQueue := map[string][]any{}
+	for _, o := range p.Jobs {
+		q, ok := queueOfToken(o.LeaseToken)
+		if !ok {
+			res.LeaseLost = append(res.LeaseLost, o.ID)
+			continue
+		}
+		args, seen := argsByQueue[q]
+		if !seen {
+			queues = append(queues, q)
+			args = append(b.commonArgs(q, 2+8*len(p.Jobs)), nsStr(now), usStr(now))
+		}
+		var result, errJSON string
+		if o.Outcome == backend.OutcomeCompleted && len(o.Result) > 0 {
+			result = string(o.Result)
+		}
+		if o.Error != nil {
+			e, err := json.Marshal(o.Error)
+			if err != nil {
+				return nil, fmt.Errorf("finish %s: encode error: %w", o.ID, err)
+			}
+			errJSON = string(e)
+		}
+		switch o.Outcome {
+		case backend.OutcomeCompleted, backend.OutcomeRetry, backend.OutcomeFailed, backend.OutcomeCancelled, backend.OutcomeSnoozed:
+		default:
+			return nil, fmt.Errorf("finish %s: unknown outcome %q", o.ID, o.Outcome)
+		}
+		runAt := o.RunAt
+		if runAt.IsZero() {
+			runAt = now
+		}
+		argsByQueue[q] = append(args, o.ID, o.LeaseToken, string(o.Outcome), result, errJSON,
+			nsStr(runAt), usStr(runAt), rsStr(runAt))
+	}
+	lost, err := b.runPerQueue(ctx, scriptFinish, queues, argsByQueue)
+	if err != nil {
+		return nil, fmt.Errorf("finish: %w", err)
+	}
+	for _, v := range lost {
+		arr, _ := v.([]any)
+		for _, id := range arr {
+			s, _ := id.(string)
+			res.LeaseLost = append(res.LeaseLost, s)
+		}
+	}
+	return res, nil
+}
+
+// runPerQueue runs one script per queue: directly when there is one queue,
+// else pipelined in one round trip. It returns each call's reply in order.
+func (b *Backend) runPerQueue(ctx context.Context, s *goredis.Script, queues []string, args map[string][]any) ([]any, error) {
+	out := make([]any, len(queues))
+	if len(queues) == 1 {
+		v, err := b.run(ctx, s, queues[0], args[queues[0]]).Result()
+		if err != nil {
+			return nil, err
+		}
+		out[0] = v
+		return out, nil
+	}
+	if len(queues) == 0 {
+		return out, nil
+	}
+	cmds := make([]*goredis.Cmd, len(queues))
+	if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
+		for i, q := range queues {
+			cmds[i] = s.EvalSha(ctx, pipe, b.k.queueKeys(q), args[q]...)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	for i, c := range cmds {
+		v, err := c.Result()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// LeaseExtend implements backend.Leases: one script call per queue named by
+// the lease tokens (usually one).
+func (b *Backend) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams) (*backend.LeaseExtendResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	res := &backend.LeaseExtendResult{}
+	now := now(p.Now)
+	exp := now.Add(p.Duration)
+	var queues []string
+	argsByQueue := map[string][]any{}
+	idsByQueue := map[string][]string{}
+	for _, l := range p.Leases {
+		q, ok := queueOfToken(l.LeaseToken)
+		if !ok {
+			res.Lost = append(res.Lost, l.ID)
+			continue
+		}
+		args, seen := argsByQueue[q]
+		if !seen {
+			queues = append(queues, q)
+			args = append(b.commonArgs(q, 2+3*len(p.Leases)), nsStr(exp), usStr(exp))
+		}
+		argsByQueue[q] = append(args, l.ID, l.LeaseToken, []byte(l.Progress))
+		idsByQueue[q] = append(idsByQueue[q], l.ID)
+	}
+	replies, err := b.runPerQueue(ctx, scriptLeaseExtend, queues, argsByQueue)
+	if err != nil {
+		return nil, fmt.Errorf("extend leases: %w", err)
+	}
+	for i, q := range queues {
+		codes, _ := replies[i].([]any)
+		for n, id := range idsByQueue[q] {
+			var code int64
+			if n < len(codes) {
+				code, _ = codes[n].(int64)
+			}
+			switch code {
+			case 0:
+				res.Lost = append(res.Lost, id)
+			case 2:
+				res.CancelRequested = append(res.CancelRequested, id)
+			}
+		}
+	}
+	return res, nil
+}
+
+// leaseExpiredMessage is the attempt error JobRescue records.
+const leaseExpiredMessage = "lease expired: the worker stopped heartbeating (crashed, killed or cut off)"
+
+// JobRescue implements backend.Jobs: one script call per queue and batch.
+func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*backend.JobRescueResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	now := now(p.Now)
+	queues, err := b.allQueues(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rescue: %w", err)
+	}
+	msg, _ := json.Marshal(leaseExpiredMessage)
+	res := &backend.JobRescueResult{}
+	for _, q := range queues {
+		for {
+			n := b.batchLimit(p.Limit, len(res.Jobs))
+			if n == 0 {
+				return res, nil
+			}
+			args := append(b.commonArgs(q, 6), nsStr(now), usStr(now), rsStr(now), n,
+				now.UTC().Format(time.RFC3339Nano), msg)
+			vals, err := b.run(ctx, scriptRescue, q, args).Slice()
+			if err != nil {
+				return nil, fmt.Errorf("rescue %s: %w", q, err)
+			}
+			for i := 0; i+2 < len(vals); i += 3 {
+				id, _ := vals[i].(string)
+				kind, _ := vals[i+1].(string)
+				state, _ := vals[i+2].(string)
+				res.Jobs = append(res.Jobs, backend.RescuedJob{ID: id, Kind: kind, Queue: q, State: backend.JobState(state)})
+			}
+			if len(vals)/3 < n {
+				break
+			}
+		}
+	}
+	return res, nil
+}
+
+// batchLimit is the size of the next maintenance batch given the caller's
+// limit (0 = none) and what was done so far; 0 means stop.
+func (b *Backend) batchLimit(limit, done int) int {
+	if limit <= 0 {
+		return b.batch
+	}
+	return min(b.batch, limit-done)
+}
+
+// JobPromote implements backend.Jobs (JobClaim promotes due jobs itself; this
+// keeps states honest for QueueList and wakes idle workers).
+func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (*backend.JobPromoteResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	now := now(p.Now)
+	queues, err := b.allQueues(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("promote: %w", err)
+	}
+	res := &backend.JobPromoteResult{}
+	for _, q := range queues {
+		for {
+			n := b.batchLimit(p.Limit, res.Promoted)
+			if n == 0 {
+				return res, nil
+			}
+			got, err := b.run(ctx, scriptPromote, q, append(b.commonArgs(q, 2), usStr(now), n)).Int()
+			if err != nil {
+				return nil, fmt.Errorf("promote %s: %w", q, err)
+			}
+			res.Promoted += got
+			if got < n {
+				break
+			}
+		}
+	}
+	return res, nil
+}
+
+// JobGet implements backend.Jobs.
+func (b *Backend) JobGet(ctx context.Context, p *backend.JobGetParams) (*backend.Job, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	q, err := b.lookupQueue(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	f, err := b.rdb.HGetAll(ctx, b.k.job(q, p.ID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("get job %s: %w", p.ID, err)
+	}
+	if len(f) == 0 {
+		return nil, fmt.Errorf("job %s: %w", p.ID, backend.ErrNotFound)
+	}
+	return decodeJob(p.ID, q, f)
+}
+
+// jobAction runs one of the single-job scripts (cancel, retry) that reply
+// {code, ...}: 0 not found, 1 done with the job hash, 2 wrong state.
+func (b *Backend) jobAction(ctx context.Context, what string, s *goredis.Script, id string, extra ...any) (*backend.Job, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	q, err := b.lookupQueue(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	args := append(append(b.commonArgs(q, 1+len(extra)), id), extra...)
+	vals, err := b.run(ctx, s, q, args).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("%s job %s: %w", what, id, err)
+	}
+	code, _ := vals[0].(int64)
+	switch code {
+	case 0:
+		return nil, fmt.Errorf("%s job %s: %w", what, id, backend.ErrNotFound)
+	case 2:
+		state, _ := vals[1].(string)
+		return nil, fmt.Errorf("%s job %s in state %s: %w", what, id, state, backend.ErrWrongState)
+	}
+	arr, _ := vals[1].([]any)
+	return decodeJob(id, q, fieldsMap(arr))
+}
+
+// JobCancel implements backend.Jobs.
+func (b *Backend) JobCancel(ctx context.Context, p *backend.JobCancelParams) (*backend.Job, error) {
+	now := now(p.Now)
+	return b.jobAction(ctx, "cancel", scriptCancel, p.ID, nsStr(now), usStr(now))
+}
+
+// JobRetry implements backend.Jobs.
+func (b *Backend) JobRetry(ctx context.Context, p *backend.JobRetryParams) (*backend.Job, error) {
+	now := now(p.Now)
+	return b.jobAction(ctx, "retry", scriptRetry, p.ID, nsStr(now), rsStr(now))
+}
+
+// JobDelete implements backend.Jobs.
+func (b *Backend) JobDelete(ctx context.Context, p *backend.JobDeleteParams) error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	q, err := b.lookupQueue(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	code, err := b.run(ctx, scriptDelete, q, append(b.commonArgs(q, 1), p.ID)).Int()
+	if err != nil {
+		return fmt.Errorf("delete job %s: %w", p.ID, err)
+	}
+	switch code {
+	case 0:
+		_ = b.rdb.ZRem(ctx, b.k.ids(), idMember(p.ID, q)).Err()
+		return fmt.Errorf("job %s: %w", p.ID, backend.ErrNotFound)
+	case 2:
+		return fmt.Errorf("delete job %s in state running: %w", p.ID, backend.ErrWrongState)
+	}
+	if err := b.rdb.ZRem(ctx, b.k.ids(), idMember(p.ID, q)).Err(); err != nil {
+		return fmt.Errorf("delete job %s from the index: %w", p.ID, err)
+	}
+	return nil
+}
+
+// finalSetIndex maps a final state to its KEYS index (1-based, for Lua).
+var finalSetIndex = map[backend.JobState]int{
+	backend.StateCompleted: kCompleted + 1,
+	backend.StateFailed:    kFailed + 1,
+	backend.StateCancelled: kCancelled + 1,
+}
+
+// JobPrune implements backend.Jobs.
+func (b *Backend) JobPrune(ctx context.Context, p *backend.JobPruneParams) (*backend.JobPruneResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	idx, ok := finalSetIndex[p.State]
+	if !ok {
+		return nil, fmt.Errorf("prune: state %q is not final: %w", p.State, backend.ErrWrongState)
+	}
+	queues, err := b.allQueues(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
+	}
+	res := &backend.JobPruneResult{}
+	for _, q := range queues {
+		for {
+			n := b.batchLimit(p.Limit, res.Deleted)
+			if n == 0 {
+				return res, nil
+			}
+			args := append(b.commonArgs(q, 3), idx, usStr(p.FinishedBefore), n)
+			ids, err := b.run(ctx, scriptPrune, q, args).StringSlice()
+			if err != nil {
+				return nil, fmt.Errorf("prune %s: %w", q, err)
+			}
+			if err := b.unindex(ctx, q, ids); err != nil {
+				return nil, fmt.Errorf("prune %s: %w", q, err)
+			}
+			res.Deleted += len(ids)
+			if len(ids) < n {
+				break
+			}
+		}
+	}
+	return res, nil
+}
+
+// unindex removes deleted jobs from the ids index.
+func (b *Backend) unindex(ctx context.Context, queue string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ms := make([]any, len(ids))
+	for i, id := range ids {
+		ms[i] = idMember(id, queue)
+	}
+	return b.rdb.ZRem(ctx, b.k.ids(), ms...).Err()
+}
+
+// JobList implements backend.Jobs. It walks the ids index newest first
+// (UUIDv7 IDs sort by time), fetching records in pipelined chunks and
+// filtering them, until the page is full. The cursor is the last ID
+// returned: later pages start strictly below it, so inserts (newer IDs)
+// never shift them.
+func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backend.JobListResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	upper := "+"
+	if p.Cursor != "" {
+		upper = "(" + p.Cursor
+	}
+	chunk := int64(min(max(limit*2, 100), 1000))
+	res := &backend.JobListResult{}
+	for {
+		ms, err := b.rdb.ZRevRangeByLex(ctx, b.k.ids(), &goredis.ZRangeBy{Min: "-", Max: upper, Count: chunk}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+		type ref struct{ id, queue string }
+		refs := make([]ref, 0, len(ms))
+		for _, m := range ms {
+			i := len(m) - 1
+			for i >= 0 && m[i] != '|' {
+				i--
+			}
+			if i < 0 {
+				continue
+			}
+			r := ref{id: m[:i], queue: m[i+1:]}
+			if p.Queue != "" && r.queue != p.Queue {
+				continue
+			}
+			refs = append(refs, r)
+		}
+		cmds := make([]*goredis.MapStringStringCmd, len(refs))
+		if len(refs) > 0 {
+			if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
+				for i, r := range refs {
+					cmds[i] = pipe.HGetAll(ctx, b.k.job(r.queue, r.id))
+				}
+			}); err != nil {
+				return nil, fmt.Errorf("list jobs: %w", err)
+			}
+		}
+		for i, r := range refs {
+			f := cmds[i].Val()
+			if len(f) == 0 {
+				continue // deleted or never stored
+			}
+			j, err := decodeJob(r.id, r.queue, f)
+			if err != nil {
+				return nil, fmt.Errorf("list jobs: %w", err)
+			}
+			if !matches(j, p) {
+				continue
+			}
+			if len(res.Jobs) == limit {
+				res.NextCursor = res.Jobs[limit-1].ID
+				return res, nil
+			}
+			res.Jobs = append(res.Jobs, j)
+		}
+		if int64(len(ms)) < chunk {
+			return res, nil
+		}
+		upper = "(" + ms[len(ms)-1]
+	}
+}
+
+func matches(j *backend.Job, p *backend.JobListParams) bool {
+	if len(p.States) > 0 && !slices.Contains(p.States, j.State) {
+		return false
+	}
+	if p.Kind != "" && j.Kind != p.Kind {
+		return false
+	}
+	if p.Tag != "" && !slices.Contains(j.Tags, p.Tag) {
+		return false
+	}
+	if !p.EnqueuedAfter.IsZero() && j.EnqueuedAt.Before(p.EnqueuedAfter) {
+		return false
+	}
+	if !p.EnqueuedBefore.IsZero() && !j.EnqueuedAt.Before(p.EnqueuedBefore) {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,344 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"conveyor/backend"
+)
+
+func init() {
+	backend.Register(func(ctx context.Context, rawURL string) (backend.Backend, error) {
+		return Open(ctx, rawURL)
+	}, "redis", "rediss")
+}
+
+// Defaults of Config.
+const (
+	// DefaultURL is the server used when Config.URL and Config.Client are empty.
+	DefaultURL = "redis://127.0.0.1:6379/0"
+	// DefaultPrefix prefixes every key when neither Config.Prefix nor the
+	// URL's prefix parameter is set.
+	DefaultPrefix = "conveyor"
+	// DefaultBatch bounds the jobs one maintenance script call (promote,
+	// rescue, prune, purge) touches, so no call blocks the server for long.
+	DefaultBatch = 1000
+)
+
+// Config configures New. The zero value connects to DefaultURL with
+// DefaultPrefix and runs Migrate.
+type Config struct {
+	// URL is a redis:// or rediss:// URL as accepted by go-redis ParseURL,
+	// plus an optional prefix=NAME query parameter. Default DefaultURL.
+	// Ignored when Client is set (except for its prefix parameter).
+	URL string
+	// Prefix is the key prefix that isolates this store from others on the
+	// same server. Default: the URL's prefix parameter, else DefaultPrefix.
+	Prefix string
+	// Client is an existing client (single node, Sentinel or Cluster). Close
+	// leaves it open. Default: a client built from URL, closed by Close.
+	Client goredis.UniversalClient
+	// Batch bounds the jobs one maintenance script call touches. Default
+	// DefaultBatch.
+	Batch int
+	// SkipMigrate makes New not call Migrate. Default false.
+	SkipMigrate bool
+}
+
+// WithDefaults returns a copy of c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	if c.URL == "" {
+		c.URL = DefaultURL
+	}
+	if c.Batch == 0 {
+		c.Batch = DefaultBatch
+	}
+	return c
+}
+
+// Validate reports a configuration error.
+func (c Config) Validate() error {
+	if c.Batch < 0 {
+		return fmt.Errorf("redis backend: Batch must be >= 0, got %d", c.Batch)
+	}
+	if strings.ContainsAny(c.Prefix, "{}|") {
+		return fmt.Errorf("redis backend: prefix %q must not contain '{', '}' or '|'", c.Prefix)
+	}
+	return nil
+}
+
+// Backend is the Redis backend. It is safe for concurrent use.
+type Backend struct {
+	rdb       goredis.UniversalClient
+	ownClient bool
+	k         keys
+	batch     int
+
+	knownQueues sync.Map // queue name -> struct{}: already in the queues set
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+var (
+	_ backend.Backend = (*Backend)(nil)
+	_ backend.Waker   = (*Backend)(nil)
+)
+
+// Open opens the backend a redis:// or rediss:// URL names; the optional
+// prefix=NAME query parameter selects the key prefix (default "conveyor").
+func Open(ctx context.Context, rawURL string) (*Backend, error) {
+	return New(ctx, Config{URL: rawURL})
+}
+
+// splitPrefix removes the prefix parameter from a URL, returning both.
+func splitPrefix(rawURL string) (string, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", "", fmt.Errorf("parse URL: %w", err)
+	}
+	q := u.Query()
+	prefix := q.Get("prefix")
+	q.Del("prefix")
+	u.RawQuery = q.Encode()
+	return u.String(), prefix, nil
+}
+
+// New connects to Redis and, unless cfg.SkipMigrate, runs Migrate.
+func New(ctx context.Context, cfg Config) (*Backend, error) {
+	cfg = cfg.WithDefaults()
+	clean, urlPrefix, err := splitPrefix(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = urlPrefix
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	b := &Backend{rdb: cfg.Client, k: keys{prefix: cfg.Prefix}, batch: cfg.Batch, closed: make(chan struct{})}
+	if b.rdb == nil {
+		opts, err := goredis.ParseURL(clean)
+		if err != nil {
+			return nil, fmt.Errorf("parse URL: %w", err)
+		}
+		b.rdb = goredis.NewClient(opts)
+		b.ownClient = true
+	}
+	if !cfg.SkipMigrate {
+		if err := b.Migrate(ctx); err != nil {
+			_ = b.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// Client returns the underlying go-redis client (for tools and tests).
+func (b *Backend) Client() goredis.UniversalClient { return b.rdb }
+
+// Prefix returns the key prefix of this store.
+func (b *Backend) Prefix() string { return b.k.prefix }
+
+// Capabilities implements backend.Lifecycle.
+func (b *Backend) Capabilities() backend.Capabilities {
+	return backend.Capabilities{
+		Name: "redis",
+		Wake: true,
+		// JobClaim promotes due scheduled and retrying jobs itself.
+		NeedsPromoter: false,
+		// No TTLs: finished jobs stay until JobPrune removes them.
+		NeedsPruner: true,
+		Durability: "as the server's persistence: with appendonly yes and appendfsync always an acknowledged " +
+			"enqueue survives a crash; with appendfsync everysec up to about one second of acknowledged writes " +
+			"can be lost; with AOF off everything since the last RDB snapshot (or everything) is lost",
+	}
+}
+
+// Ping implements backend.Lifecycle.
+func (b *Backend) Ping(ctx context.Context) error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	if err := b.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", err)
+	}
+	return nil
+}
+
+// schemaVersion is the data layout version Migrate records.
+const schemaVersion = "1"
+
+// Migrate implements backend.Lifecycle: it loads the scripts and records the
+// layout version. Redis has no schema, so this is idempotent and cheap.
+func (b *Backend) Migrate(ctx context.Context) error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	if err := loadScripts(ctx, b.rdb); err != nil {
+		return err
+	}
+	cur, err := b.rdb.Get(ctx, b.k.schema()).Result()
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("read layout version: %w", err)
+	}
+	if cur != "" && cur != schemaVersion {
+		return fmt.Errorf("redis backend: prefix %q holds layout version %s, this build knows %s", b.k.prefix, cur, schemaVersion)
+	}
+	if err := b.rdb.Set(ctx, b.k.schema(), schemaVersion, 0).Err(); err != nil {
+		return fmt.Errorf("record layout version: %w", err)
+	}
+	return nil
+}
+
+// Close implements backend.Lifecycle. Idempotent.
+func (b *Backend) Close() error {
+	var err error
+	b.closeOnce.Do(func() {
+		close(b.closed)
+		if b.ownClient {
+			err = b.rdb.Close()
+		}
+	})
+	return err
+}
+
+func (b *Backend) check() error {
+	select {
+	case <-b.closed:
+		return backend.ErrClosed
+	default:
+		return nil
+	}
+}
+
+// Time encodings. Job hashes keep nanoseconds (exact round trips); sorted-set
+// scores use microseconds, which a double holds exactly until year 2255; the
+// ready set's members start with the run_at in 17 zero-padded digits of
+// microseconds so members of one priority sort by run_at, then ID.
+
+func nsStr(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixNano(), 10)
+}
+
+func usStr(t time.Time) string { return strconv.FormatInt(max(t.UnixMicro(), 0), 10) }
+
+func rsStr(t time.Time) string { return fmt.Sprintf("%017d", max(t.UnixMicro(), 0)) }
+
+func parseNs(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func parseRs(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMicro(n).UTC()
+}
+
+// now returns t, or the wall clock when a caller left Now unset.
+func now(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
+}
+
+// isNoScript reports whether err says the server lost a script (restart,
+// SCRIPT FLUSH).
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
+
+// pipeline runs build's commands in one round trip. When the server lost its
+// scripts, it loads them and runs the commands again: a NOSCRIPT reply means
+// the script did not run, and every other command the backend pipelines
+// with a script is idempotent.
+func (b *Backend) pipeline(ctx context.Context, build func(p goredis.Pipeliner)) ([]goredis.Cmder, error) {
+	for attempt := 0; ; attempt++ {
+		p := b.rdb.Pipeline()
+		build(p)
+		cmds, err := p.Exec(ctx)
+		if err != nil && attempt == 0 && anyNoScript(cmds) {
+			if lerr := loadScripts(ctx, b.rdb); lerr != nil {
+				return cmds, lerr
+			}
+			continue
+		}
+		if err != nil {
+			return cmds, fmt.Errorf("redis: %w", err)
+		}
+		return cmds, nil
+	}
+}
+
+func anyNoScript(cmds []goredis.Cmder) bool {
+	for _, c := range cmds {
+		if isNoScript(c.Err()) {
+			return true
+		}
+	}
+	return false
+}
+
+// commonArgs are ARGV 1-3 of every per-queue job script.
+func (b *Backend) commonArgs(queue string, extra int) []any {
+	args := make([]any, 0, 3+extra)
+	return append(args, b.k.jobPrefix(queue), b.k.uniquePrefix(queue), b.k.wakeChannel(queue))
+}
+
+// run runs one per-queue script (EVALSHA, falling back to EVAL).
+func (b *Backend) run(ctx context.Context, s *goredis.Script, queue string, args []any) *goredis.Cmd {
+	return s.Run(ctx, b.rdb, b.k.queueKeys(queue), args...)
+}
+
+// allQueues lists the queue names of the store.
+func (b *Backend) allQueues(ctx context.Context) ([]string, error) {
+	qs, err := b.rdb.SMembers(ctx, b.k.queues()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list queues: %w", err)
+	}
+	return qs, nil
+}
+
+// lookupQueue finds the queue of a job ID through the ids index.
+func (b *Backend) lookupQueue(ctx context.Context, id string) (string, error) {
+	if id == "" || strings.ContainsAny(id, "|}") {
+		return "", fmt.Errorf("job %q: %w", id, backend.ErrNotFound)
+	}
+	ms, err := b.rdb.ZRangeByLex(ctx, b.k.ids(), &goredis.ZRangeBy{Min: "[" + id + "|", Max: "(" + id + "}", Count: 1}).Result()
+	if err != nil {
+		return "", fmt.Errorf("look up job %s: %w", id, err)
+	}
+	if len(ms) == 0 {
+		return "", fmt.Errorf("job %s: %w", id, backend.ErrNotFound)
+	}
+	_, q, _ := strings.Cut(ms[0], "|")
+	return q, nil
+}

@@ -1,0 +1,59 @@
+package redis
+
+import (
+	"context"
+	"embed"
+	"fmt"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// The Lua scripts, one per file; each file's header states its KEYS, ARGV and
+// return value.
+//
+//go:embed scripts/*.lua
+var scriptFS embed.FS
+
+func mustScript(name string) *goredis.Script {
+	src, err := scriptFS.ReadFile("scripts/" + name + ".lua")
+	if err != nil {
+		panic(fmt.Sprintf("redis backend: missing embedded script %s: %v", name, err))
+	}
+	return goredis.NewScript(string(src))
+}
+
+// The scripts, loaded once per server by Migrate (SCRIPT LOAD) and run by
+// SHA (EVALSHA); a server that lost its script cache (restart) gets them again
+// on the first NOSCRIPT error.
+var (
+	scriptEnqueue      = mustScript("enqueue")
+	scriptClaim        = mustScript("claim")
+	scriptFinish       = mustScript("finish")
+	scriptLeaseExtend  = mustScript("lease_extend")
+	scriptRescue       = mustScript("rescue")
+	scriptPromote      = mustScript("promote")
+	scriptCancel       = mustScript("cancel")
+	scriptRetry        = mustScript("retry")
+	scriptDelete       = mustScript("delete")
+	scriptPurge        = mustScript("purge")
+	scriptPrune        = mustScript("prune")
+	scriptQueueStats   = mustScript("queue_stats")
+	scriptRecordPut    = mustScript("record_put")
+	scriptRecordDelete = mustScript("record_delete")
+
+	allScripts = []*goredis.Script{
+		scriptEnqueue, scriptClaim, scriptFinish, scriptLeaseExtend, scriptRescue, scriptPromote,
+		scriptCancel, scriptRetry, scriptDelete, scriptPurge, scriptPrune, scriptQueueStats,
+		scriptRecordPut, scriptRecordDelete,
+	}
+)
+
+// loadScripts loads every script into the server's script cache.
+func loadScripts(ctx context.Context, c goredis.Scripter) error {
+	for _, s := range allScripts {
+		if err := s.Load(ctx, c).Err(); err != nil {
+			return fmt.Errorf("load scripts: %w", err)
+		}
+	}
+	return nil
+}

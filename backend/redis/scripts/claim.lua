@@ -1,0 +1,50 @@
+-- claim: takes up to LIMIT claimable jobs of one queue in claim order
+-- (priority desc, run_at asc, id asc) and marks them running under a fresh
+-- lease. Scheduled and retrying jobs that are due are promoted first, so a
+-- claim never needs a separate promoter. A paused queue yields nothing.
+-- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
+-- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
+--   5 now (µs), 6 limit, 7 owner, 8 lease token base (the i-th job gets
+--   base..i), 9 lease expiry (ns), 10 lease expiry (µs), 11 promote limit.
+-- Returns: one array per claimed job: {id, field1, value1, field2, ...}
+--   (the job hash, HGETALL form).
+local jp = ARGV[1]
+local now_ns, now_us, limit, owner = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local token_base, exp_ns, exp_us, promote_limit = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
+if redis.call('EXISTS', KEYS[8]) == 1 or limit <= 0 then
+  return {}
+end
+local function promote(set)
+  local due = redis.call('ZRANGEBYSCORE', set, '-inf', now_us, 'LIMIT', 0, promote_limit)
+  for _, id in ipairs(due) do
+    local k = jp .. id
+    local f = redis.call('HMGET', k, 'p', 'rs')
+    redis.call('ZREM', set, id)
+    if f[2] then
+      redis.call('HSET', k, 's', 'queued')
+      redis.call('ZADD', KEYS[1], -tonumber(f[1]), f[2] .. id)
+    end
+  end
+end
+promote(KEYS[2])
+promote(KEYS[3])
+local members = redis.call('ZRANGE', KEYS[1], 0, limit - 1)
+if #members == 0 then
+  return {}
+end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #members - 1)
+local out = {}
+for i, m in ipairs(members) do
+  local id = string.sub(m, 18)
+  local k = jp .. id
+  if redis.call('EXISTS', k) == 1 then
+    redis.call('HINCRBY', k, 'a', 1)
+    redis.call('HSET', k, 's', 'running', 'st', now_ns, 'lo', owner, 'lt', token_base .. i, 'le', exp_ns)
+    redis.call('ZADD', KEYS[4], exp_us, id)
+    local job = redis.call('HGETALL', k)
+    table.insert(job, 1, id)
+    out[#out + 1] = job
+  end
+end
+return out

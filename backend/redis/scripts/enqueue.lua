@@ -1,0 +1,68 @@
+-- enqueue: stores a batch of jobs of one queue atomically, enforcing unique
+-- keys, and wakes watchers when a job became queued.
+-- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
+-- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (µs),
+--   then 12 values per job: id, static data (JSON), kind, priority,
+--   max attempts, run_at (ns), run_at (µs), run_at (17-digit µs, the ready
+--   member prefix), unique key ('' = none), unique states (",a,b," form),
+--   args (JSON), meta (JSON, '' = none).
+-- Returns: 2 values per job: state of the job named, and the holder's ID when
+--   the job was not stored ('' when it was). A job whose ID already exists is
+--   not stored again (a replayed enqueue) and names itself.
+local jp, up, chan, now_us = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local out = {}
+local woke = false
+for i = 5, #ARGV, 12 do
+  local id, data, kind, prio, maxatt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local run_ns, run_us, run_rs, ukey, ustates = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
+  local k = jp .. id
+  local existing = redis.call('HGET', k, 's')
+  local holder = nil
+  local holder_state = nil
+  if existing then
+    holder, holder_state = id, existing
+  elseif ukey ~= '' then
+    -- Every job ever enqueued with this key is in the set (until deleted or
+    -- pruned); the key is held by one whose state is in its own unique states.
+    local members = redis.call('SMEMBERS', up .. ukey)
+    for _, m in ipairs(members) do
+      local f = redis.call('HMGET', jp .. m, 's', 'us')
+      if not f[1] then
+        redis.call('SREM', up .. ukey, m)
+      elseif string.find(f[2] or '', ',' .. f[1] .. ',', 1, true) then
+        holder, holder_state = m, f[1]
+        break
+      end
+    end
+  end
+  if holder then
+    out[#out + 1] = holder_state
+    out[#out + 1] = holder
+  else
+    local state
+    if tonumber(run_us) > now_us then
+      state = 'scheduled'
+      redis.call('ZADD', KEYS[2], run_us, id)
+    else
+      state = 'queued'
+      redis.call('ZADD', KEYS[1], -tonumber(prio), run_rs .. id)
+      woke = true
+    end
+    redis.call('HSET', k, 'd', data, 'k', kind, 'p', prio, 'ma', maxatt, 'a', 0, 's', state,
+      'r', run_ns, 'rs', run_rs, 'x', ARGV[i + 10])
+    if ARGV[i + 11] ~= '' then
+      redis.call('HSET', k, 'm', ARGV[i + 11])
+    end
+    if ukey ~= '' then
+      redis.call('HSET', k, 'uk', ukey, 'us', ustates)
+      redis.call('SADD', up .. ukey, id)
+    end
+    out[#out + 1] = state
+    out[#out + 1] = ''
+  end
+end
+if woke then
+  redis.call('PUBLISH', chan, '1')
+end
+return out

@@ -1,0 +1,30 @@
+-- purge: deletes up to LIMIT jobs of one queue that are not running (queued,
+-- scheduled, retrying and finished ones), with their unique-key entries.
+-- Called repeatedly until it returns nothing, so one call stays short.
+-- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
+-- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 limit.
+-- Returns: the IDs deleted.
+local jp, up, limit = ARGV[1], ARGV[2], tonumber(ARGV[4])
+local out = {}
+for _, idx in ipairs({ 1, 2, 3, 5, 6, 7 }) do
+  if #out >= limit then
+    break
+  end
+  local members = redis.call('ZRANGE', KEYS[idx], 0, limit - #out - 1)
+  for _, m in ipairs(members) do
+    local id = m
+    if idx == 1 then
+      id = string.sub(m, 18)
+    end
+    local k = jp .. id
+    local uk = redis.call('HGET', k, 'uk')
+    if uk then
+      redis.call('SREM', up .. uk, id)
+    end
+    redis.call('DEL', k)
+    redis.call('ZREM', KEYS[idx], m)
+    out[#out + 1] = id
+  end
+end
+return out

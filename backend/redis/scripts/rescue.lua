@@ -1,0 +1,51 @@
+-- rescue: hands back running jobs of one queue whose lease expired before
+-- now: queued at now when attempts are left, failed otherwise, with an
+-- attempt error. Atomic, so a completion either lands first (the job is no
+-- longer in the running set and stays completed) or after (fenced: its token
+-- was cleared here).
+-- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
+-- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
+--   5 now (µs), 6 now (17-digit µs), 7 limit, 8 now (RFC 3339, for the error),
+--   9 error message (a JSON string, quoted).
+-- Returns: 3 values per rescued job: id, kind, new state.
+local jp, chan, now_ns, now_us, now_rs = ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local limit, at, msg = tonumber(ARGV[7]), ARGV[8], ARGV[9]
+local ids = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now_us, 'LIMIT', 0, limit)
+local out = {}
+local woke = false
+for _, id in ipairs(ids) do
+  local k = jp .. id
+  redis.call('ZREM', KEYS[4], id)
+  local f = redis.call('HMGET', k, 's', 'a', 'ma', 'k', 'p', 'e')
+  if f[1] == 'running' then
+    local a = tonumber(f[2])
+    local err = '{"attempt":' .. a .. ',"at":"' .. at .. '","message":' .. msg .. '}'
+    local e = f[6]
+    if not e or e == '' then
+      e = '[' .. err .. ']'
+    else
+      e = string.sub(e, 1, -2) .. ',' .. err .. ']'
+    end
+    redis.call('HDEL', k, 'lo', 'lt', 'le')
+    local state
+    if a >= tonumber(f[3]) then
+      state = 'failed'
+      redis.call('HSET', k, 's', state, 'ft', now_ns, 'e', e)
+      redis.call('HDEL', k, 'cr')
+      redis.call('ZADD', KEYS[6], now_us, id)
+    else
+      state = 'queued'
+      redis.call('HSET', k, 's', state, 'r', now_ns, 'rs', now_rs, 'e', e)
+      redis.call('ZADD', KEYS[1], -tonumber(f[5]), now_rs .. id)
+      woke = true
+    end
+    out[#out + 1] = id
+    out[#out + 1] = f[4]
+    out[#out + 1] = state
+  end
+end
+if woke then
+  redis.call('PUBLISH', chan, '1')
+end
+return out

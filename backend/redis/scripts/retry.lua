@@ -1,0 +1,37 @@
+-- retry: makes a failed, cancelled or completed job queued again at now
+-- (max attempts raised to attempt+1 when exhausted), or a scheduled or
+-- retrying job due now; wakes watchers.
+-- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
+-- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 id,
+--   5 now (ns), 6 now (17-digit µs).
+-- Returns: {0} not found; {2, state} wrong state (queued, running); {1, job}
+--   where job is the job hash in HGETALL form after the change.
+local k = ARGV[1] .. ARGV[4]
+local id, now_ns, now_rs = ARGV[4], ARGV[5], ARGV[6]
+local f = redis.call('HMGET', k, 's', 'a', 'ma', 'p')
+local s = f[1]
+if not s then
+  return { 0 }
+end
+if s == 'completed' then
+  redis.call('ZREM', KEYS[5], id)
+elseif s == 'failed' then
+  redis.call('ZREM', KEYS[6], id)
+elseif s == 'cancelled' then
+  redis.call('ZREM', KEYS[7], id)
+elseif s == 'scheduled' then
+  redis.call('ZREM', KEYS[2], id)
+elseif s == 'retrying' then
+  redis.call('ZREM', KEYS[3], id)
+else
+  return { 2, s }
+end
+if tonumber(f[2]) >= tonumber(f[3]) then
+  redis.call('HSET', k, 'ma', tonumber(f[2]) + 1)
+end
+redis.call('HSET', k, 's', 'queued', 'r', now_ns, 'rs', now_rs)
+redis.call('HDEL', k, 'ft', 'cr')
+redis.call('ZADD', KEYS[1], -tonumber(f[4]), now_rs .. id)
+redis.call('PUBLISH', ARGV[3], '1')
+return { 1, redis.call('HGETALL', k) }
