@@ -215,7 +215,9 @@ func testClientHooks(t *testing.T, f ClientFactory) {
 			mu.Unlock()
 			return nil, nil
 		}), nil))
-		e.startWorker(func(c *conveyor.WorkerConfig) { c.Middleware = []conveyor.Middleware{record("worker1"), record("worker2")} })
+		e.startWorker(func(c *conveyor.WorkerConfig) {
+			c.Middleware = []conveyor.Middleware{record("worker1"), record("worker2")}
+		})
 		id := e.enqueue("test.mw", nil, nil)
 		e.waitState(id, conveyor.StateCompleted)
 		mu.Lock()
