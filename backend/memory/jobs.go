@@ -49,7 +49,7 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 		if e.RunAt.After(p.Now) {
 			e.State = backend.StateScheduled
 		}
-		e.heapIdx = -1
+		e.idKey = newIDKey(e.ID)
 	}
 
 	res := &backend.JobEnqueueResult{Jobs: make([]backend.EnqueueOutcome, len(entries))}
@@ -108,22 +108,26 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		return &backend.JobClaimResult{}, nil
 	}
 	b.promoteQueue(q, p.Now, 0)
-	n := min(p.Limit, q.ready.len())
+	n := min(p.Limit, q.ready.live())
 	if n == 0 {
 		return &backend.JobClaimResult{}, nil
 	}
-	claimed := make([]*entry, n)
+	claimed := make([]*entry, 0, n)
+	tokens := b.newTokens(n)
 	expires := p.Now.Add(p.LeaseDuration)
-	for i := range claimed {
-		e := q.ready.pop()
+	for _, token := range tokens {
+		e := q.ready.popLive()
+		if e == nil {
+			break
+		}
 		e.setState(backend.StateRunning)
 		e.Attempt++
 		e.StartedAt = p.Now
 		e.LeaseOwner = p.Owner
-		e.LeaseToken = b.newToken()
+		e.LeaseToken = token
 		e.LeaseExpiresAt = expires
 		b.running[e] = struct{}{}
-		claimed[i] = e
+		claimed = append(claimed, e)
 	}
 	return &backend.JobClaimResult{Jobs: cloneJobs(claimed)}, nil
 }
@@ -310,8 +314,12 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 // heap to the ready heap and returns how many it moved. Callers hold b.mu.
 func (b *Backend) promoteQueue(q *queue, now time.Time, limit int) int {
 	n := 0
-	for q.waiting.len() > 0 && !q.waiting.peek().RunAt.After(now) && (limit == 0 || n < limit) {
-		e := q.waiting.pop()
+	for limit == 0 || n < limit {
+		e := q.waiting.peekLive()
+		if e == nil || e.RunAt.After(now) {
+			break
+		}
+		q.waiting.popLive()
 		e.setState(backend.StateQueued)
 		q.ready.push(e)
 		n++

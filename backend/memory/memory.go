@@ -52,9 +52,10 @@ var (
 type entry struct {
 	backend.Job
 	q *queue
-	// heapIdx is the index in q.ready (state queued) or q.waiting (states
-	// scheduled and retrying); -1 otherwise.
-	heapIdx int
+	// gen identifies the entry's live heap item: q.ready's while queued,
+	// q.waiting's while scheduled or retrying (see jobHeap).
+	gen   uint32
+	idKey idKey
 }
 
 // queue holds one queue's heaps and per-state counts.
@@ -166,11 +167,20 @@ func (b *Backend) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// newToken returns a fresh random lease token (128 bits, hex).
-func (b *Backend) newToken() string {
-	var buf [16]byte
-	_, _ = b.rng.Read(buf[:])
-	return hex.EncodeToString(buf[:])
+// tokenLen is the length of a lease token: 128 random bits in hex.
+const tokenLen = 32
+
+// newTokens returns n fresh random lease tokens. They are substrings of one
+// string, so a claim of 1000 jobs allocates once for its tokens.
+func (b *Backend) newTokens(n int) []string {
+	raw := make([]byte, n*tokenLen/2)
+	_, _ = b.rng.Read(raw)
+	all := hex.EncodeToString(raw)
+	out := make([]string, n)
+	for i := range out {
+		out[i] = all[i*tokenLen : (i+1)*tokenLen]
+	}
+	return out
 }
 
 // queueFor returns the named queue, creating it.
@@ -199,9 +209,9 @@ func (e *entry) setState(s backend.JobState) {
 func (b *Backend) unlink(e *entry) {
 	switch e.State {
 	case backend.StateQueued:
-		e.q.ready.remove(e.heapIdx)
+		e.q.ready.drop(e)
 	case backend.StateScheduled, backend.StateRetrying:
-		e.q.waiting.remove(e.heapIdx)
+		e.q.waiting.drop(e)
 	case backend.StateRunning:
 		delete(b.running, e)
 	}

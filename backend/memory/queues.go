@@ -29,11 +29,7 @@ func (b *Backend) QueueList(ctx context.Context, p *backend.QueueListParams) (*b
 		}
 		// The ready heap is ordered by priority first, so the oldest run_at
 		// takes a scan; QueueList is a metrics call, not a hot path.
-		for i, e := range q.ready.items {
-			if i == 0 || e.RunAt.Before(info.OldestQueuedAt) {
-				info.OldestQueuedAt = e.RunAt
-			}
-		}
+		info.OldestQueuedAt = q.ready.minRunAt()
 		res.Queues = append(res.Queues, info)
 	}
 	slices.SortFunc(res.Queues, func(x, y backend.QueueInfo) int { return cmp.Compare(x.Name, y.Name) })
