@@ -174,10 +174,19 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	if err != nil {
 		return nil, b.fail("job claim", err)
 	}
-	jobs, err := scanJobs(rows, p.Limit)
-	if err != nil {
+	jobs := make([]*backend.Job, 0, min(p.Limit, 1024))
+	for rows.Next() {
+		j, err := scanClaimed(rows, p)
+		if err != nil {
+			rows.Close()
+			return nil, b.fail("job claim", err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, b.fail("job claim", err)
 	}
+	rows.Close()
 	// RETURNING has no defined order; hand jobs out in claim order.
 	slices.SortFunc(jobs, func(x, y *backend.Job) int {
 		if x.Priority != y.Priority {

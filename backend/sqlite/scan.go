@@ -101,22 +101,60 @@ func scanJob(s scanner) (*backend.Job, error) {
 	j.Meta = rawJSON(meta)
 	j.Result = rawJSON(result)
 	j.Progress = rawJSON(progress)
+	if err := decodeLists(&j, uniqueStates, tags, errs); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// scanClaimed reads one row of claim.sql's RETURNING list and completes the
+// job with the values the claim set (see claim.sql).
+func scanClaimed(s scanner, p *backend.JobClaimParams) (*backend.Job, error) {
+	var (
+		j                                    = backend.Job{Queue: p.Queue, State: backend.StateRunning, LeaseOwner: p.Owner}
+		timeout, runAt, enqueuedAt           int64
+		args, uniqueStates, tags, meta, errs []byte
+		progress                             []byte
+		uniqueKey                            sql.NullString
+	)
+	err := s.Scan(&j.ID, &j.Kind, &args, &j.Priority, &j.Attempt, &j.MaxAttempts, &timeout, &runAt,
+		&uniqueKey, &uniqueStates, &tags, &meta, &errs, &progress, &enqueuedAt, &j.LeaseToken)
+	if err != nil {
+		return nil, err
+	}
+	j.Timeout = time.Duration(timeout)
+	j.RunAt = fromNS(runAt)
+	j.EnqueuedAt = fromNS(enqueuedAt)
+	j.StartedAt = fromNS(ns(p.Now))
+	j.LeaseExpiresAt = fromNS(ns(p.Now.Add(p.LeaseDuration)))
+	j.UniqueKey = uniqueKey.String
+	j.Args = rawJSON(args)
+	j.Meta = rawJSON(meta)
+	j.Progress = rawJSON(progress)
+	if err := decodeLists(&j, uniqueStates, tags, errs); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// decodeLists decodes the JSON array columns into j.
+func decodeLists(j *backend.Job, uniqueStates, tags, errs []byte) error {
 	if len(uniqueStates) > 0 {
 		if err := json.Unmarshal(uniqueStates, &j.UniqueStates); err != nil {
-			return nil, fmt.Errorf("job %s: unique_states: %w", j.ID, err)
+			return fmt.Errorf("job %s: unique_states: %w", j.ID, err)
 		}
 	}
 	if len(tags) > 0 {
 		if err := json.Unmarshal(tags, &j.Tags); err != nil {
-			return nil, fmt.Errorf("job %s: tags: %w", j.ID, err)
+			return fmt.Errorf("job %s: tags: %w", j.ID, err)
 		}
 	}
 	if len(errs) > 0 {
 		if err := json.Unmarshal(errs, &j.Errors); err != nil {
-			return nil, fmt.Errorf("job %s: errors: %w", j.ID, err)
+			return fmt.Errorf("job %s: errors: %w", j.ID, err)
 		}
 	}
-	return &j, nil
+	return nil
 }
 
 func rawJSON(b []byte) json.RawMessage {

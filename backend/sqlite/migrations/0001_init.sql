@@ -39,30 +39,30 @@ CREATE TABLE jobs (
 -- and running jobs (the bulk of a busy table) are not in it; state is a
 -- trailing column so the "queued, or due" filter is answered from the index.
 CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id, state)
-    WHERE state IN ('queued', 'scheduled', 'retrying');
+    WHERE (state = 'queued' OR state = 'scheduled' OR state = 'retrying');
 
 -- Promote: scheduled and retrying jobs by due time.
 CREATE INDEX jobs_due ON jobs (run_at)
-    WHERE state IN ('scheduled', 'retrying');
+    WHERE (state = 'scheduled' OR state = 'retrying');
 
--- Rescue: running jobs by lease expiry.
-CREATE INDEX jobs_lease ON jobs (lease_expires_at)
+-- Rescue: running jobs by lease expiry. queue is a trailing column so that
+-- QueueList counts running jobs per queue from this index alone.
+CREATE INDEX jobs_lease ON jobs (lease_expires_at, queue)
     WHERE state = 'running';
 
--- Prune: finished jobs by state and finish time.
-CREATE INDEX jobs_finished ON jobs (state, finished_at)
+-- Prune: finished jobs by state and finish time; queue trails for QueueList.
+-- Every final state sets finished_at and every other state clears it.
+CREATE INDEX jobs_finished ON jobs (state, finished_at, queue)
     WHERE finished_at IS NOT NULL;
 
 -- Unique keys: the holder lookup at enqueue.
 CREATE INDEX jobs_unique ON jobs (unique_key)
     WHERE unique_key IS NOT NULL;
 
--- QueueList (counts per queue and state, oldest queued run_at: covering),
--- QueuePurge and JobList filtered by queue.
-CREATE INDEX jobs_queue_state ON jobs (queue, state, run_at);
-
--- JobList filtered by state, newest first.
-CREATE INDEX jobs_state_id ON jobs (state, id);
+-- No index on state or (queue, state): every state change would pay for it
+-- on the claim/finish hot path. QueueList counts from the partial indexes
+-- above (each covering what it counts); JobList filters while walking the
+-- primary key newest first.
 
 -- queues: a queue exists once a job was enqueued to it or it was paused.
 CREATE TABLE queues (

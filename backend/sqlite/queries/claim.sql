@@ -4,7 +4,12 @@
 -- jobs_claim in (priority DESC, run_at, id) order, so no sort is needed.
 -- Each row gets a fresh random lease token.
 -- Inputs: ?1 queue, ?2 now (unix ns), ?3 limit, ?4 owner, ?5 lease expiry (unix ns).
--- Outputs: the claimed jobs (the job columns), in no particular order.
+-- Outputs: per claimed job, in no particular order: id, kind, args, priority,
+-- attempt, max_attempts, timeout, run_at, unique_key, unique_states, tags,
+-- meta, errors, progress, enqueued_at, lease_token. The columns this
+-- statement sets to known values (queue, state, started_at, lease_owner,
+-- lease_expires_at, cancel_requested) or that are NULL for claimable jobs
+-- (result, finished_at) are filled in by the caller: each column read costs.
 UPDATE jobs
 SET state = 'running',
     attempt = attempt + 1,
@@ -16,10 +21,11 @@ SET state = 'running',
 WHERE rowid IN (
     SELECT rowid FROM jobs INDEXED BY jobs_claim
     WHERE queue = ?1
-      AND state IN ('queued', 'scheduled', 'retrying')
+      AND (state = 'queued' OR state = 'scheduled' OR state = 'retrying')
       AND (state = 'queued' OR run_at <= ?2)
       AND NOT EXISTS (SELECT 1 FROM queues WHERE name = ?1 AND paused <> 0)
     ORDER BY priority DESC, run_at, id
     LIMIT ?3
 )
-RETURNING /*JOB_COLUMNS*/
+RETURNING id, kind, args, priority, attempt, max_attempts, timeout, run_at, unique_key, unique_states,
+          tags, meta, errors, progress, enqueued_at, lease_token

@@ -5,7 +5,7 @@ UPDATE jobs
 SET state = 'queued'
 WHERE rowid IN (
     SELECT rowid FROM jobs INDEXED BY jobs_due
-    WHERE state IN ('scheduled', 'retrying') AND run_at <= ?1
+    WHERE (state = 'scheduled' OR state = 'retrying') AND run_at <= ?1
     ORDER BY run_at
     LIMIT ?2
 )
