@@ -1,0 +1,504 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"conveyor/backend"
+)
+
+// stateBits mirrors the SQL function state_bit (migration 1).
+var stateBits = map[backend.JobState]int32{
+	backend.StateScheduled: 1, backend.StateQueued: 2, backend.StateRunning: 4, backend.StateRetrying: 8,
+	backend.StateCompleted: 16, backend.StateFailed: 32, backend.StateCancelled: 64,
+}
+
+// uniqueMask returns the bitmask of the states in which a job holds its key.
+func uniqueMask(states []backend.JobState) int32 {
+	if len(states) == 0 {
+		states = backend.DefaultUniqueStates
+	}
+	var m int32
+	for _, s := range states {
+		m |= stateBits[s]
+	}
+	return m
+}
+
+// maxEnqueueRounds bounds how often an enqueue retries jobs whose key holder
+// left its unique states between the insert and the lookup of the holder.
+const maxEnqueueRounds = 10
+
+// JobEnqueue implements backend.Jobs. In the common case it is one
+// statement (autocommitted); duplicates cost one more to find their holder.
+func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (*backend.JobEnqueueResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	res, err := b.enqueue(ctx, pgxRunner{b.pool}, p, b.notifyChannel(p))
+	if err != nil {
+		return nil, err
+	}
+	// Wake watchers of this process at once; other processes get the NOTIFY.
+	for i, o := range res.Jobs {
+		if !o.Duplicate && o.State == backend.StateQueued {
+			b.wake.local(p.Jobs[i].Queue)
+		}
+	}
+	return res, nil
+}
+
+// notifyChannel returns the channel to NOTIFY for an enqueue outside a
+// caller's transaction, or "" when a notification for every queue of the
+// batch was sent less than NotifyDebounce ago. Wall-clock time is right
+// here (not p.Now): the debounce is about real notification traffic.
+func (b *Backend) notifyChannel(p *backend.JobEnqueueParams) string {
+	if b.cfg.NotifyDebounce < 0 {
+		return b.channel
+	}
+	now := time.Now()
+	b.notifyMu.Lock()
+	defer b.notifyMu.Unlock()
+	send := false
+	for _, j := range p.Jobs {
+		if last, ok := b.lastNotify[j.Queue]; !ok || now.Sub(last) >= b.cfg.NotifyDebounce {
+			send = true
+			break
+		}
+	}
+	if !send {
+		return ""
+	}
+	for _, j := range p.Jobs {
+		b.lastNotify[j.Queue] = now
+	}
+	return b.channel
+}
+
+// enqueue runs the enqueue statement through r and resolves the jobs it did
+// not store to the jobs that blocked them (unique key holder, or a job with
+// the same ID: a retried enqueue).
+func (b *Backend) enqueue(ctx context.Context, r runner, p *backend.JobEnqueueParams, channel string) (*backend.JobEnqueueResult, error) {
+	res := &backend.JobEnqueueResult{Jobs: make([]backend.EnqueueOutcome, len(p.Jobs))}
+	pending := make([]int, len(p.Jobs))
+	for i := range pending {
+		pending[i] = i
+	}
+	for round := 0; len(pending) > 0; round++ {
+		if round == maxEnqueueRounds {
+			return nil, fmt.Errorf("postgres: enqueue: %d jobs neither stored nor blocked after %d rounds", len(pending), round)
+		}
+		inserted, err := b.insertJobs(ctx, r, p, pending, channel)
+		if err != nil {
+			return nil, err
+		}
+		var missing []int
+		for _, i := range pending {
+			id := p.Jobs[i].ID
+			if st, ok := inserted[id]; ok {
+				res.Jobs[i] = backend.EnqueueOutcome{ID: id, State: st}
+				delete(inserted, id) // a second job with this ID in the batch is a duplicate
+			} else {
+				missing = append(missing, i)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		pending, err = b.resolveDuplicates(ctx, r, p, missing, res)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// insertJobs runs the enqueue statement for the jobs at idx and returns the
+// stored IDs with their states.
+func (b *Backend) insertJobs(ctx context.Context, r runner, p *backend.JobEnqueueParams, idx []int, channel string) (map[string]backend.JobState, error) {
+	n := len(idx)
+	var (
+		ids, kinds, queues, args, uniqueKeys, uniqueStates, tags, metas, states = make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		priorities, maxAttempts, masks = make([]int32, n), make([]int32, n), make([]int32, n)
+		timeouts                       = make([]int64, n)
+		runAts                         = make([]time.Time, n)
+	)
+	for k, i := range idx {
+		j := p.Jobs[i]
+		ids[k], kinds[k], queues[k], args[k] = j.ID, j.Kind, j.Queue, string(j.Args)
+		priorities[k], maxAttempts[k], timeouts[k], runAts[k] = int32(j.Priority), int32(j.MaxAttempts), int64(j.Timeout), j.RunAt
+		uniqueKeys[k], masks[k] = j.UniqueKey, uniqueMask(j.UniqueStates)
+		if len(j.UniqueStates) > 0 {
+			ss := make([]string, len(j.UniqueStates))
+			for x, s := range j.UniqueStates {
+				ss[x] = string(s)
+			}
+			uniqueStates[k] = strings.Join(ss, ",")
+		}
+		if len(j.Tags) > 0 {
+			t, err := json.Marshal(j.Tags)
+			if err != nil {
+				return nil, fmt.Errorf("postgres: enqueue: encode tags: %w", err)
+			}
+			tags[k] = string(t)
+		}
+		if len(j.Meta) > 0 {
+			metas[k] = string(j.Meta)
+		}
+		states[k] = string(backend.StateQueued)
+		if j.RunAt.After(p.Now) {
+			states[k] = string(backend.StateScheduled)
+		}
+	}
+	inserted := make(map[string]backend.JobState, n)
+	err := r.query(ctx, b.q.enqueue, []any{ids, kinds, queues, args, priorities, maxAttempts, timeouts, runAts,
+		uniqueKeys, uniqueStates, masks, tags, metas, p.Now, channel, states},
+		func(scan func(...any) error) error {
+			var id, st string
+			var notified int64
+			if err := scan(&id, &st, &notified); err != nil {
+				return err
+			}
+			inserted[id] = backend.JobState(st)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: enqueue: %w", err)
+	}
+	return inserted, nil
+}
+
+// resolveDuplicates fills the outcome of each job at missing with the job
+// that blocked it and returns those it could not resolve (the holder left
+// its unique states in between: they are tried again).
+func (b *Backend) resolveDuplicates(ctx context.Context, r runner, p *backend.JobEnqueueParams, missing []int, res *backend.JobEnqueueResult) ([]int, error) {
+	var keys, ids []string
+	for _, i := range missing {
+		if k := p.Jobs[i].UniqueKey; k != "" {
+			keys = append(keys, k)
+		}
+		ids = append(ids, p.Jobs[i].ID)
+	}
+	type hit struct {
+		id    string
+		state backend.JobState
+	}
+	holders, byID := map[string]hit{}, map[string]hit{}
+	err := r.query(ctx, b.q.enqueueLookup, []any{keys, ids}, func(scan func(...any) error) error {
+		var key, id, st string
+		if err := scan(&key, &id, &st); err != nil {
+			return err
+		}
+		if key != "" {
+			holders[key] = hit{id, backend.JobState(st)}
+		} else {
+			byID[id] = hit{id, backend.JobState(st)}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: enqueue: find duplicates: %w", err)
+	}
+	var again []int
+	for _, i := range missing {
+		j := p.Jobs[i]
+		if h, ok := holders[j.UniqueKey]; ok && j.UniqueKey != "" {
+			res.Jobs[i] = backend.EnqueueOutcome{ID: h.id, Duplicate: true, State: h.state}
+		} else if h, ok := byID[j.ID]; ok {
+			res.Jobs[i] = backend.EnqueueOutcome{ID: h.id, Duplicate: true, State: h.state}
+		} else {
+			again = append(again, i)
+		}
+	}
+	return again, nil
+}
+
+// JobClaim implements backend.Jobs with one statement.
+func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if p.Limit <= 0 {
+		return &backend.JobClaimResult{}, nil
+	}
+	jobs, err := collectJobs(b.pool.Query(ctx, b.q.claim, p.Queue, p.Limit, p.Owner, p.Now, p.Now.Add(p.LeaseDuration)))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim from %q: %w", p.Queue, err)
+	}
+	// UPDATE … RETURNING has no order; hand jobs out in claim order.
+	slices.SortFunc(jobs, func(a, c *backend.Job) int {
+		if a.Priority != c.Priority {
+			return cmp.Compare(c.Priority, a.Priority)
+		}
+		if d := a.RunAt.Compare(c.RunAt); d != 0 {
+			return d
+		}
+		return strings.Compare(a.ID, c.ID)
+	})
+	return &backend.JobClaimResult{Jobs: jobs}, nil
+}
+
+// finishArgs builds the parameters of the finish statement.
+func finishArgs(p *backend.JobFinishParams) ([]any, error) {
+	n := len(p.Jobs)
+	ids, tokens, outcomes, results, errs, states := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n)
+	runAts := make([]time.Time, n)
+	for k, o := range p.Jobs {
+		ids[k], tokens[k], outcomes[k], runAts[k] = o.ID, o.LeaseToken, string(o.Outcome), o.RunAt
+		if o.Outcome == backend.OutcomeCompleted && len(o.Result) > 0 {
+			results[k] = string(o.Result)
+		}
+		if o.Error != nil && o.Outcome != backend.OutcomeSnoozed && o.Outcome != backend.OutcomeCompleted {
+			e, err := json.Marshal(o.Error)
+			if err != nil {
+				return nil, fmt.Errorf("encode error of job %s: %w", o.ID, err)
+			}
+			errs[k] = string(e)
+		}
+		switch o.Outcome {
+		case backend.OutcomeCompleted:
+			states[k] = string(backend.StateCompleted)
+		case backend.OutcomeRetry:
+			states[k] = string(backend.StateRetrying)
+		case backend.OutcomeFailed:
+			states[k] = string(backend.StateFailed)
+		case backend.OutcomeCancelled:
+			states[k] = string(backend.StateCancelled)
+		case backend.OutcomeSnoozed:
+			states[k] = string(backend.StateQueued)
+			if o.RunAt.After(p.Now) {
+				states[k] = string(backend.StateScheduled)
+			}
+		default:
+			return nil, fmt.Errorf("job %s: unknown outcome %q", o.ID, o.Outcome)
+		}
+	}
+	return []any{ids, tokens, outcomes, results, errs, runAts, p.Now, states}, nil
+}
+
+// JobFinish implements backend.Jobs with one statement per batch.
+func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*backend.JobFinishResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if len(p.Jobs) == 0 {
+		return &backend.JobFinishResult{}, nil
+	}
+	return b.finish(ctx, pgxRunner{b.pool}, p)
+}
+
+func (b *Backend) finish(ctx context.Context, r runner, p *backend.JobFinishParams) (*backend.JobFinishResult, error) {
+	args, err := finishArgs(p)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: finish: %w", err)
+	}
+	done := make(map[string]bool, len(p.Jobs))
+	err = r.query(ctx, b.q.finish, args, func(scan func(...any) error) error {
+		var id string
+		if err := scan(&id); err != nil {
+			return err
+		}
+		done[id] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: finish: %w", err)
+	}
+	res := &backend.JobFinishResult{}
+	for _, o := range p.Jobs {
+		if !done[o.ID] {
+			res.LeaseLost = append(res.LeaseLost, o.ID)
+		}
+	}
+	return res, nil
+}
+
+// limitArg turns a 0-means-unlimited limit into a LIMIT parameter (NULL = none).
+func limitArg(limit int) *int64 {
+	if limit <= 0 {
+		return nil
+	}
+	l := int64(limit)
+	return &l
+}
+
+// rescueMessage is the attempt error a rescued job gets.
+const rescueMessage = "lease expired: the worker stopped heartbeating (crashed, cut off or stuck)"
+
+// JobRescue implements backend.Jobs.
+func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*backend.JobRescueResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	rows, err := b.pool.Query(ctx, b.q.rescue, p.Now, limitArg(p.Limit), rescueMessage, b.channel)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: rescue: %w", err)
+	}
+	res := &backend.JobRescueResult{}
+	for rows.Next() {
+		var r backend.RescuedJob
+		var st string
+		var n int64
+		if err := rows.Scan(&r.ID, &r.Kind, &r.Queue, &st, &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: rescue: %w", err)
+		}
+		r.State = backend.JobState(st)
+		res.Jobs = append(res.Jobs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: rescue: %w", err)
+	}
+	return res, nil
+}
+
+// JobPromote implements backend.Jobs.
+func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (*backend.JobPromoteResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	var promoted, notified int64
+	if err := b.pool.QueryRow(ctx, b.q.promote, p.Now, limitArg(p.Limit), b.channel).Scan(&promoted, &notified); err != nil {
+		return nil, fmt.Errorf("postgres: promote: %w", err)
+	}
+	return &backend.JobPromoteResult{Promoted: int(promoted)}, nil
+}
+
+// JobGet implements backend.Jobs.
+func (b *Backend) JobGet(ctx context.Context, p *backend.JobGetParams) (*backend.Job, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	j, err := scanJob(b.pool.QueryRow(ctx, b.q.jobGet, p.ID))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get job %s: %w", p.ID, mapErr(err))
+	}
+	return j, nil
+}
+
+// JobList implements backend.Jobs.
+func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backend.JobListResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	var states []string
+	if len(p.States) > 0 {
+		for _, s := range p.States {
+			states = append(states, string(s))
+		}
+	}
+	var after, before *time.Time
+	if !p.EnqueuedAfter.IsZero() {
+		after = &p.EnqueuedAfter
+	}
+	if !p.EnqueuedBefore.IsZero() {
+		before = &p.EnqueuedBefore
+	}
+	// One row more than the page tells whether another page exists.
+	jobs, err := collectJobs(b.pool.Query(ctx, b.q.jobList, states, p.Queue, p.Kind, p.Tag, after, before, p.Cursor, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list jobs: %w", err)
+	}
+	res := &backend.JobListResult{Jobs: jobs}
+	if len(jobs) > limit {
+		res.Jobs = jobs[:limit]
+		res.NextCursor = jobs[limit-1].ID
+	}
+	return res, nil
+}
+
+// stateError tells a missing job (ErrNotFound) from one in the wrong state
+// after a conditional statement changed no row.
+func (b *Backend) stateError(ctx context.Context, op, id string) error {
+	var st string
+	err := b.pool.QueryRow(ctx, b.q.jobState, id).Scan(&st)
+	if err != nil {
+		return fmt.Errorf("postgres: %s job %s: %w", op, id, mapErr(err))
+	}
+	return fmt.Errorf("postgres: %s job %s (%s): %w", op, id, st, backend.ErrWrongState)
+}
+
+// JobCancel implements backend.Jobs.
+func (b *Backend) JobCancel(ctx context.Context, p *backend.JobCancelParams) (*backend.Job, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	j, err := scanJob(b.pool.QueryRow(ctx, b.q.jobCancel, p.ID, p.Now))
+	if err == pgx.ErrNoRows {
+		return nil, b.stateError(ctx, "cancel", p.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: cancel job %s: %w", p.ID, mapErr(err))
+	}
+	return j, nil
+}
+
+// JobRetry implements backend.Jobs. Making a job queued again while another
+// job holds its unique key fails with ErrConflict.
+func (b *Backend) JobRetry(ctx context.Context, p *backend.JobRetryParams) (*backend.Job, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	j, err := scanJob(b.pool.QueryRow(ctx, b.q.jobRetry, p.ID, p.Now))
+	if err == pgx.ErrNoRows {
+		return nil, b.stateError(ctx, "retry", p.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: retry job %s: %w", p.ID, mapErr(err))
+	}
+	if j.State == backend.StateQueued {
+		b.wake.local(j.Queue)
+		b.notify(ctx, j.Queue)
+	}
+	return j, nil
+}
+
+// notify sends a best-effort wake-up for queue (after a change that made a
+// job claimable outside an enqueue).
+func (b *Backend) notify(ctx context.Context, queue string) {
+	_, _ = b.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, b.channel, queue)
+}
+
+// JobDelete implements backend.Jobs.
+func (b *Backend) JobDelete(ctx context.Context, p *backend.JobDeleteParams) error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	tag, err := b.pool.Exec(ctx, b.q.jobDelete, p.ID)
+	if err != nil {
+		return fmt.Errorf("postgres: delete job %s: %w", p.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return b.stateError(ctx, "delete", p.ID)
+	}
+	return nil
+}
+
+// JobPrune implements backend.Jobs.
+func (b *Backend) JobPrune(ctx context.Context, p *backend.JobPruneParams) (*backend.JobPruneResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if !p.State.Final() {
+		return &backend.JobPruneResult{}, nil // running and waiting jobs are never pruned
+	}
+	tag, err := b.pool.Exec(ctx, b.q.jobPrune, string(p.State), p.FinishedBefore, limitArg(p.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: prune: %w", err)
+	}
+	return &backend.JobPruneResult{Deleted: int(tag.RowsAffected())}, nil
+}

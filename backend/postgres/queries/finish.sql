@@ -1,0 +1,24 @@
+-- finish: records many outcomes in one statement, each fenced by its lease
+-- token: a row changes only if it is running under that token.
+-- Inputs: $1 ids, $2 lease tokens, $3 outcomes (completed, retry, failed,
+--   cancelled, snoozed), $4 results (JSON text, '' = none), $5 errors
+--   (AttemptError JSON text, '' = none), $6 run_at (retry, snoozed), $7 now,
+--   $8 new states (decided by the caller at nanosecond precision: a snooze
+--   until RunAt <= Now is queued, later is scheduled).
+-- Output: the ids that were updated; the others lost their lease.
+UPDATE {{schema}}.jobs j
+SET state = o.state,
+    attempt = CASE WHEN o.outcome = 'snoozed' THEN j.attempt - 1 ELSE j.attempt END,
+    result = CASE WHEN o.outcome = 'completed' THEN NULLIF(o.result, '')::json ELSE j.result END,
+    errors = CASE WHEN o.err = '' THEN j.errors
+                  ELSE COALESCE(j.errors, '[]'::jsonb) || jsonb_build_array(o.err::jsonb) END,
+    run_at = CASE WHEN o.outcome IN ('retry', 'snoozed') THEN o.run_at ELSE j.run_at END,
+    finished_at = CASE WHEN o.outcome IN ('completed', 'failed', 'cancelled') THEN $7::timestamptz ELSE NULL END,
+    cancel_requested = CASE WHEN o.outcome IN ('completed', 'failed', 'cancelled') THEN false ELSE j.cancel_requested END,
+    lease_owner = NULL,
+    lease_token = NULL,
+    lease_expires_at = NULL
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $8::text[])
+     AS o(id, token, outcome, result, err, run_at, state)
+WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
+RETURNING j.id

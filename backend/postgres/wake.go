@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"conveyor/backend"
+)
+
+// waker fans wake-ups out to QueueWatch channels. Notifications come from a
+// dedicated LISTEN connection (started with the first watch, re-established
+// after a drop) and, for enqueues made through this Backend, directly.
+type waker struct {
+	b *Backend
+
+	mu       sync.Mutex
+	watchers map[*watcher]struct{}
+	started  bool
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// watcher is one QueueWatch call.
+type watcher struct {
+	queues map[string]bool
+	c      chan string
+}
+
+func newWaker(b *Backend) *waker {
+	return &waker{b: b, watchers: map[*watcher]struct{}{}}
+}
+
+// QueueWatch implements backend.Waker. Signals are best effort: a queue name
+// is dropped when the watcher's buffer already holds a signal, and after the
+// listener reconnects every watcher gets a signal per queue (notifications
+// sent while it was down are lost, so idle workers should look).
+func (b *Backend) QueueWatch(ctx context.Context, p *backend.QueueWatchParams) (*backend.QueueWatchResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	w := &watcher{queues: map[string]bool{}, c: make(chan string, max(len(p.Queues), 1))}
+	for _, q := range p.Queues {
+		w.queues[q] = true
+	}
+	b.wake.add(w)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-b.closed:
+		}
+		b.wake.remove(w)
+	}()
+	return &backend.QueueWatchResult{C: w.c}, nil
+}
+
+func (k *waker) add(w *watcher) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.watchers[w] = struct{}{}
+	if !k.started {
+		k.started = true
+		ctx, cancel := context.WithCancel(context.Background())
+		k.cancel, k.done = cancel, make(chan struct{})
+		go k.listen(ctx)
+	}
+}
+
+// remove unregisters w and closes its channel; sends happen under the same
+// lock, so none can hit the closed channel.
+func (k *waker) remove(w *watcher) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.watchers[w]; ok {
+		delete(k.watchers, w)
+		close(w.c)
+	}
+}
+
+// local signals the watchers of queue without a round trip to PostgreSQL.
+func (k *waker) local(queue string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for w := range k.watchers {
+		if w.queues[queue] {
+			select {
+			case w.c <- queue:
+			default: // a signal is already pending: coalesce
+			}
+		}
+	}
+}
+
+// all signals every watcher for each of its queues.
+func (k *waker) all() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for w := range k.watchers {
+		for q := range w.queues {
+			select {
+			case w.c <- q:
+			default:
+			}
+		}
+	}
+}
+
+// stop ends the listener (if started) and waits for it.
+func (k *waker) stop() {
+	k.mu.Lock()
+	cancel, done := k.cancel, k.done
+	k.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// listen keeps a LISTEN connection open until ctx ends, reconnecting after
+// ListenerRetry whenever it drops.
+func (k *waker) listen(ctx context.Context) {
+	defer close(k.done)
+	first := true
+	for ctx.Err() == nil {
+		err := k.listenOnce(ctx, !first)
+		first = false
+		if ctx.Err() != nil {
+			return
+		}
+		_ = err // the connection dropped or could not be opened: retry
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(k.b.cfg.ListenerRetry):
+		}
+	}
+}
+
+// listenOnce opens one connection, LISTENs and dispatches notifications
+// until the connection fails or ctx ends.
+func (k *waker) listenOnce(ctx context.Context, reconnected bool) error {
+	cfg := k.b.pool.Config().ConnConfig.Copy()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("postgres: listener: connect: %w", err)
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = conn.Close(closeCtx)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{k.b.channel}.Sanitize()); err != nil {
+		return fmt.Errorf("postgres: listener: listen: %w", err)
+	}
+	if reconnected {
+		k.all() // notifications sent while disconnected are lost
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return fmt.Errorf("postgres: listener: %w", err)
+		}
+		k.local(n.Payload)
+	}
+}
