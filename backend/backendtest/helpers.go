@@ -175,11 +175,12 @@ func complete(j *backend.Job, result string) *backend.JobOutcome {
 	return o
 }
 
-// outcome builds an outcome other than completed for a claimed job.
+// outcome builds an outcome other than completed for a claimed job, with an
+// AttemptError (dated at the claim) when msg is set.
 func outcome(j *backend.Job, kind backend.Outcome, runAt time.Time, msg string) *backend.JobOutcome {
 	o := &backend.JobOutcome{ID: j.ID, LeaseToken: j.LeaseToken, Outcome: kind, RunAt: runAt}
 	if msg != "" {
-		o.Error = &backend.AttemptError{Attempt: j.Attempt, At: runAt, Message: msg}
+		o.Error = &backend.AttemptError{Attempt: j.Attempt, At: j.StartedAt, Message: msg}
 	}
 	return o
 }

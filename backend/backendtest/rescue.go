@@ -22,7 +22,9 @@ func (h *harness) rescue(now time.Time, limit int) []backend.RescuedJob {
 func requireLeaseExpiredError(t *testing.T, e backend.AttemptError, attempt int, now time.Time) {
 	t.Helper()
 	require.Equal(t, attempt, e.Attempt)
-	require.Contains(t, strings.ToLower(e.Message), "lease expired")
+	msg := strings.ToLower(e.Message)
+	require.True(t, strings.Contains(msg, "lease") && strings.Contains(msg, "expired"),
+		"the rescue error says the lease expired, got %q", e.Message)
 	requireTime(t, now, e.At, "AttemptError.At")
 }
 
