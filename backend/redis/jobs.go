@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -104,6 +105,10 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 	return res, nil
 }
 
+// claimFields are the job hash fields claim.lua returns after id, token and
+// attempt, in its order.
+var claimFields = []string{"d", "x", "m", "ma", "r", "e", "res", "pg", "cr"}
+
 // JobClaim implements backend.Jobs with one script call.
 func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {
 	if err := b.check(); err != nil {
@@ -125,13 +130,23 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
 	}
 	res := &backend.JobClaimResult{Jobs: make([]*backend.Job, 0, len(vals))}
+	expNs := nsStr(exp)
 	for _, v := range vals {
 		arr, _ := v.([]any)
-		if len(arr) == 0 {
+		if len(arr) < 3 {
 			continue
 		}
 		id, _ := arr[0].(string)
-		j, err := decodeJob(id, p.Queue, fieldsMap(arr[1:]))
+		token, _ := arr[1].(string)
+		attempt, _ := arr[2].(int64)
+		f := make(map[string]string, 16)
+		for n, name := range claimFields {
+			if 3+n < len(arr) {
+				f[name], _ = arr[3+n].(string)
+			}
+		}
+		f["s"], f["a"], f["st"], f["lo"], f["lt"], f["le"] = string(backend.StateRunning), strconv.FormatInt(attempt, 10), nsStr(now), p.Owner, token, expNs
+		j, err := decodeJob(id, p.Queue, f)
 		if err != nil {
 			return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
 		}

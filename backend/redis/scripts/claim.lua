@@ -7,25 +7,40 @@
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
 --   5 now (µs), 6 limit, 7 owner, 8 lease token base (the i-th job gets
 --   base..i), 9 lease expiry (ns), 10 lease expiry (µs), 11 promote limit.
--- Returns: one array per claimed job: {id, field1, value1, field2, ...}
---   (the job hash, HGETALL form).
+-- Returns: one array per claimed job: {id, lease token, new attempt, d, x, m,
+--   ma, r, e, res, pg, cr} (the job hash fields the caller cannot know; it
+--   applies the claim's own changes — state running, attempt, started_at
+--   now, lease owner/token/expiry — itself).
 local jp = ARGV[1]
 local now_ns, now_us, limit, owner = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local token_base, exp_ns, exp_us, promote_limit = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
 if redis.call('EXISTS', KEYS[8]) == 1 or limit <= 0 then
   return {}
 end
+-- bulk runs cmd on key with list's elements as arguments, in chunks (Lua's
+-- unpack has a stack limit); chunks stay even so ZADD pairs are not split.
+local function bulk(cmd, key, list)
+  for i = 1, #list, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
 local function promote(set)
   local due = redis.call('ZRANGEBYSCORE', set, '-inf', now_us, 'LIMIT', 0, promote_limit)
+  if #due == 0 then
+    return
+  end
+  local ready = {}
   for _, id in ipairs(due) do
     local k = jp .. id
     local f = redis.call('HMGET', k, 'p', 'rs')
-    redis.call('ZREM', set, id)
     if f[2] then
       redis.call('HSET', k, 's', 'queued')
-      redis.call('ZADD', KEYS[1], -tonumber(f[1]), f[2] .. id)
+      ready[#ready + 1] = -tonumber(f[1])
+      ready[#ready + 1] = f[2] .. id
     end
   end
+  bulk('ZREM', set, due)
+  bulk('ZADD', KEYS[1], ready)
 end
 promote(KEYS[2])
 promote(KEYS[3])
@@ -35,16 +50,22 @@ if #members == 0 then
 end
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #members - 1)
 local out = {}
+local running = {}
 for i, m in ipairs(members) do
   local id = string.sub(m, 18)
   local k = jp .. id
-  if redis.call('EXISTS', k) == 1 then
-    redis.call('HINCRBY', k, 'a', 1)
-    redis.call('HSET', k, 's', 'running', 'st', now_ns, 'lo', owner, 'lt', token_base .. i, 'le', exp_ns)
-    redis.call('ZADD', KEYS[4], exp_us, id)
-    local job = redis.call('HGETALL', k)
+  local job = redis.call('HMGET', k, 'a', 'd', 'x', 'm', 'ma', 'r', 'e', 'res', 'pg', 'cr')
+  if job[1] then
+    local attempt = tonumber(job[1]) + 1
+    local tok = token_base .. i
+    redis.call('HSET', k, 's', 'running', 'a', attempt, 'st', now_ns, 'lo', owner, 'lt', tok, 'le', exp_ns)
+    running[#running + 1] = exp_us
+    running[#running + 1] = id
+    job[1] = attempt
+    table.insert(job, 1, tok)
     table.insert(job, 1, id)
     out[#out + 1] = job
   end
 end
+bulk('ZADD', KEYS[4], running)
 return out

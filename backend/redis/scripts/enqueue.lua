@@ -12,7 +12,7 @@
 --   not stored again (a replayed enqueue) and names itself.
 local jp, up, chan, now_us = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local out = {}
-local woke = false
+local ready, scheduled = {}, {}
 for i = 5, #ARGV, 12 do
   local id, data, kind, prio, maxatt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local run_ns, run_us, run_rs, ukey, ustates = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
@@ -43,11 +43,12 @@ for i = 5, #ARGV, 12 do
     local state
     if tonumber(run_us) > now_us then
       state = 'scheduled'
-      redis.call('ZADD', KEYS[2], run_us, id)
+      scheduled[#scheduled + 1] = run_us
+      scheduled[#scheduled + 1] = id
     else
       state = 'queued'
-      redis.call('ZADD', KEYS[1], -tonumber(prio), run_rs .. id)
-      woke = true
+      ready[#ready + 1] = -tonumber(prio)
+      ready[#ready + 1] = run_rs .. id
     end
     redis.call('HSET', k, 'd', data, 'k', kind, 'p', prio, 'ma', maxatt, 'a', 0, 's', state,
       'r', run_ns, 'rs', run_rs, 'x', ARGV[i + 10])
@@ -62,7 +63,17 @@ for i = 5, #ARGV, 12 do
     out[#out + 1] = ''
   end
 end
-if woke then
+-- Sorted-set adds are deferred and sent in bulk (in chunks: Lua's unpack has
+-- a stack limit). Unique checks above only read job hashes, so deferring
+-- them changes nothing a later job of the batch sees.
+local function bulk(key, list)
+  for i = 1, #list, 1000 do
+    redis.call('ZADD', key, unpack(list, i, math.min(i + 999, #list)))
+  end
+end
+bulk(KEYS[1], ready)
+bulk(KEYS[2], scheduled)
+if #ready > 0 then
   redis.call('PUBLISH', chan, '1')
 end
 return out

@@ -1,0 +1,153 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"conveyor/backend"
+	"conveyor/backend/backendtest"
+)
+
+var t0 = time.Date(2031, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func insert(queue string, mods ...func(*backend.JobInsert)) *backend.JobInsert {
+	j := &backend.JobInsert{
+		ID: uuid.Must(uuid.NewV7()).String(), Kind: "k", Queue: queue, Args: json.RawMessage(`{}`),
+		MaxAttempts: 3, Timeout: time.Minute, RunAt: t0,
+	}
+	for _, m := range mods {
+		m(j)
+	}
+	return j
+}
+
+func enqueue(t testing.TB, b *Backend, now time.Time, jobs ...*backend.JobInsert) []backend.EnqueueOutcome {
+	t.Helper()
+	res, err := b.JobEnqueue(context.Background(), &backend.JobEnqueueParams{Jobs: jobs, Now: now})
+	require.NoError(t, err)
+	return res.Jobs
+}
+
+func claim(t testing.TB, b *Backend, queue string, n int, now time.Time, lease time.Duration) []*backend.Job {
+	t.Helper()
+	res, err := b.JobClaim(context.Background(), &backend.JobClaimParams{Queue: queue, Limit: n, Owner: "w", LeaseDuration: lease, Now: now})
+	require.NoError(t, err)
+	return res.Jobs
+}
+
+func TestOpenURL(t *testing.T) {
+	t.Parallel()
+	clean, prefix, err := splitPrefix("redis://127.0.0.1:6379/2?prefix=abc&dial_timeout=3s")
+	require.NoError(t, err)
+	require.Equal(t, "abc", prefix)
+	require.Equal(t, "redis://127.0.0.1:6379/2?dial_timeout=3s", clean)
+
+	_, err = New(context.Background(), Config{URL: "redis://127.0.0.1:6379/0?prefix=a%7Bb"})
+	require.ErrorContains(t, err, "must not contain")
+
+	b := setup(t)
+	require.Equal(t, "redis", b.Capabilities().Name)
+	require.True(t, b.Capabilities().Wake)
+	ob, err := backend.Open(t.Context(), withPrefix(t, backendtest.RedisURL(), b.Prefix()))
+	require.NoError(t, err)
+	require.NoError(t, ob.Ping(t.Context()))
+	require.NoError(t, ob.Close())
+	require.NoError(t, ob.Close(), "Close is idempotent")
+	require.ErrorIs(t, ob.Ping(t.Context()), backend.ErrClosed)
+}
+
+func TestRecords(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	r, err := b.RecordPut(ctx, &backend.RecordPutParams{Namespace: "s", Key: "b", Value: json.RawMessage(`{"x":1}`), Now: t0})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, r.Version)
+	_, err = b.RecordPut(ctx, &backend.RecordPutParams{Namespace: "s", Key: "b", Value: json.RawMessage(`{}`), Now: t0})
+	require.ErrorIs(t, err, backend.ErrConflict, "create-if-absent on an existing record")
+	_, err = b.RecordPut(ctx, &backend.RecordPutParams{Namespace: "s", Key: "b", Value: json.RawMessage(`{}`), IfVersion: 5, Now: t0})
+	require.ErrorIs(t, err, backend.ErrConflict)
+	r, err = b.RecordPut(ctx, &backend.RecordPutParams{Namespace: "s", Key: "b", Value: json.RawMessage(`{"x|y":2}`), IfVersion: 1, Now: t0.Add(time.Second)})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, r.Version)
+	_, err = b.RecordPut(ctx, &backend.RecordPutParams{Namespace: "s", Key: "a", Value: json.RawMessage(`[]`), IfVersion: backend.AnyVersion, Now: t0})
+	require.NoError(t, err)
+
+	got, err := b.RecordGet(ctx, &backend.RecordGetParams{Namespace: "s", Key: "b"})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"x|y":2}`, string(got.Value))
+	require.EqualValues(t, 2, got.Version)
+	require.True(t, got.UpdatedAt.Equal(t0.Add(time.Second)))
+	_, err = b.RecordGet(ctx, &backend.RecordGetParams{Namespace: "s", Key: "zz"})
+	require.ErrorIs(t, err, backend.ErrNotFound)
+
+	list, err := b.RecordList(ctx, &backend.RecordListParams{Namespace: "s"})
+	require.NoError(t, err)
+	require.Len(t, list.Records, 2)
+	require.Equal(t, "a", list.Records[0].Key)
+	require.Equal(t, "b", list.Records[1].Key)
+
+	require.ErrorIs(t, b.RecordDelete(ctx, &backend.RecordDeleteParams{Namespace: "s", Key: "b", IfVersion: 1}), backend.ErrConflict)
+	require.NoError(t, b.RecordDelete(ctx, &backend.RecordDeleteParams{Namespace: "s", Key: "b", IfVersion: 2}))
+	require.ErrorIs(t, b.RecordDelete(ctx, &backend.RecordDeleteParams{Namespace: "s", Key: "b", IfVersion: backend.AnyVersion}), backend.ErrNotFound)
+}
+
+func TestQueueWatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	w, err := b.QueueWatch(ctx, &backend.QueueWatchParams{Queues: []string{"a", "b"}})
+	require.NoError(t, err)
+
+	enqueue(t, b, t0, insert("b"))
+	select {
+	case q := <-w.C:
+		require.Equal(t, "b", q)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no wake-up after an enqueue on a watched queue")
+	}
+	// A scheduled job is not claimable yet: no signal until it is promoted.
+	enqueue(t, b, t0, insert("a", func(j *backend.JobInsert) { j.RunAt = t0.Add(time.Hour) }))
+	res, err := b.JobPromote(ctx, &backend.JobPromoteParams{Now: t0.Add(2 * time.Hour)})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Promoted)
+	select {
+	case q := <-w.C:
+		require.Equal(t, "a", q)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no wake-up after a promotion")
+	}
+
+	cancel()
+	require.Eventually(t, func() bool {
+		select {
+		case _, ok := <-w.C:
+			return !ok
+		default:
+			return false
+		}
+	}, 5*time.Second, time.Millisecond, "channel closed when ctx ends")
+}
+
+// TestQueueListOldest checks the oldest queued run_at across priorities.
+func TestQueueListOldest(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	enqueue(t, b, t0.Add(time.Hour),
+		insert("q", func(j *backend.JobInsert) { j.Priority = 5; j.RunAt = t0.Add(30 * time.Minute) }),
+		insert("q", func(j *backend.JobInsert) { j.Priority = -2; j.RunAt = t0.Add(10 * time.Minute) }),
+		insert("q", func(j *backend.JobInsert) { j.Priority = 0; j.RunAt = t0.Add(20 * time.Minute) }),
+	)
+	res, err := b.QueueList(t.Context(), &backend.QueueListParams{Now: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	require.Len(t, res.Queues, 1)
+	require.EqualValues(t, 3, res.Queues[0].Counts[backend.StateQueued])
+	require.True(t, res.Queues[0].OldestQueuedAt.Equal(t0.Add(10*time.Minute)), res.Queues[0].OldestQueuedAt)
+	jobs := claim(t, b, "q", 3, t0.Add(time.Hour), time.Minute)
+	require.Equal(t, []int{5, 0, -2}, []int{jobs[0].Priority, jobs[1].Priority, jobs[2].Priority})
+}
