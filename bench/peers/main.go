@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"conveyor/bench/harness"
 )
@@ -27,15 +28,16 @@ func main() {
 		pgURL    = flag.String("pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL URL for River")
 		redisURL = flag.String("redis", "127.0.0.1:6379", "Redis address for asynq")
 		redisDB  = flag.Int("redis-db", 15, "Redis database number for asynq; flushed before and after each workload")
+		timeout  = flag.Duration("timeout", 5*time.Minute, "time limit of one workload")
 	)
 	flag.Parse()
-	if err := run(*sys, *workload, *jobs, *workers, *pgURL, *redisURL, *redisDB); err != nil {
+	if err := run(*sys, *workload, *jobs, *workers, *timeout, *pgURL, *redisURL, *redisDB); err != nil {
 		fmt.Fprintln(os.Stderr, "peers:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name, workload string, jobs, workers int, pgURL, redisAddr string, redisDB int) error {
+func run(name, workload string, jobs, workers int, timeout time.Duration, pgURL, redisAddr string, redisDB int) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	workloads, err := harness.ParseWorkloads(workload)
@@ -61,7 +63,7 @@ func run(name, workload string, jobs, workers int, pgURL, redisAddr string, redi
 	}()
 	enc := json.NewEncoder(os.Stdout)
 	for _, w := range workloads {
-		res, err := harness.Run(ctx, s, harness.Config{Workload: w, Jobs: jobs, Workers: workers, Progress: os.Stderr})
+		res, err := harness.Run(ctx, s, harness.Config{Workload: w, Jobs: jobs, Workers: workers, Timeout: timeout, Progress: os.Stderr})
 		if err != nil {
 			return err
 		}
