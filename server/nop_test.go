@@ -44,7 +44,9 @@ func (nopBackend) JobCancel(context.Context, *backend.JobCancelParams) (*backend
 func (nopBackend) JobRetry(context.Context, *backend.JobRetryParams) (*backend.Job, error) {
 	return nil, backend.ErrNotFound
 }
-func (nopBackend) JobDelete(context.Context, *backend.JobDeleteParams) error { return backend.ErrNotFound }
+func (nopBackend) JobDelete(context.Context, *backend.JobDeleteParams) error {
+	return backend.ErrNotFound
+}
 func (nopBackend) JobPrune(context.Context, *backend.JobPruneParams) (*backend.JobPruneResult, error) {
 	return &backend.JobPruneResult{}, nil
 }
