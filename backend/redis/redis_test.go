@@ -94,3 +94,10 @@ func setup(t testing.TB) *Backend {
 func TestConformance(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T) backend.Backend { return setup(t) })
 }
+
+func TestClient(t *testing.T) {
+	backendtest.RunClient(t, func(t *testing.T) (backend.Backend, string) {
+		b, u := openAt(t, backendtest.RedisURL())
+		return b, u
+	})
+}
