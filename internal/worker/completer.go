@@ -127,7 +127,7 @@ func (c *completer) flush() {
 	}
 	w.mu.Lock()
 	for _, t := range batch {
-		delete(w.running, t.job.ID)
+		w.removeRunning(t)
 	}
 	w.mu.Unlock()
 	var last *queue
@@ -145,4 +145,15 @@ func (c *completer) flush() {
 	c.mu.Lock()
 	c.spare = batch[:0]
 	c.mu.Unlock()
+}
+
+// removeRunning drops t from w.running (w.mu held): the last task takes
+// its place.
+func (w *Worker) removeRunning(t *task) {
+	last := len(w.running) - 1
+	moved := w.running[last]
+	w.running[t.runIdx] = moved
+	moved.runIdx = t.runIdx
+	w.running[last] = nil
+	w.running = w.running[:last]
 }

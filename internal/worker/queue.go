@@ -132,25 +132,24 @@ func (q *queue) dispatch(jobs []*backend.Job) {
 		return
 	}
 	w := q.w
-	tasks := make([]task, len(jobs)) // one allocation for the whole claim
+	// One small allocation per task: they come from the size-class caches,
+	// where one slice for the whole claim is a large object that is paged
+	// in afresh each time (measured: slower).
+	tasks := make([]*task, len(jobs))
 	q.inflight.Add(int64(len(jobs)))
 	q.executing.Add(int64(len(jobs)))
 	w.executing.Add(int64(len(jobs)))
 	for i, j := range jobs {
-		t := &tasks[i]
-		t.job, t.q = j, q
-		t.kind = w.cfg.Kinds[j.Kind]
-		// Made here, before the task is visible to the heartbeat and Stop,
-		// which may cancel it from then on.
-		t.cctx, t.cancel = context.WithCancelCause(w.baseCtx)
+		tasks[i] = &task{job: j, q: q, kind: w.cfg.Kinds[j.Kind]}
 	}
 	w.mu.Lock()
-	for i, j := range jobs {
-		w.running[j.ID] = &tasks[i]
+	for _, t := range tasks {
+		t.runIdx = len(w.running)
+		w.running = append(w.running, t)
 	}
 	w.mu.Unlock()
-	for i := range tasks {
-		q.work <- &tasks[i]
+	for _, t := range tasks {
+		q.work <- t
 	}
 }
 
@@ -172,10 +171,10 @@ type task struct {
 	kind *Kind
 	q    *queue
 
-	jv     JobValue
-	jc     jobCtx
-	cctx   context.Context
-	cancel context.CancelCauseFunc
+	jv  JobValue
+	ctx taskCtx
+	// runIdx is t's index in Worker.running (guarded by Worker.mu).
+	runIdx int
 	// state goes running -> done once: whoever moves it (the handler's
 	// return or the shutdown's hand-back) reports the outcome.
 	state atomic.Int32
@@ -193,40 +192,34 @@ func (w *Worker) execute(t *task) {
 		w.unknownKind(t)
 		return
 	}
-	cctx, cancel := t.cctx, t.cancel
-	var ctx context.Context = cctx
 	timeout := t.kind.Timeout
 	if timeout <= 0 {
 		timeout = j.Timeout
 	}
-	var stopTimeout context.CancelFunc
-	if timeout > 0 {
-		ctx, stopTimeout = context.WithTimeout(ctx, timeout)
-	}
+	start := time.Now()
 	t.jv.init(j, w.log)
-	t.jc = jobCtx{Context: ctx, v: &t.jv}
-
-	if w.log.Enabled(ctx, slog.LevelDebug) {
+	t.ctx.init(w.baseCtx, &t.jv, start, timeout)
+	debug := w.log.Enabled(context.Background(), slog.LevelDebug)
+	if debug {
 		w.log.Debug("job started", jobAttrs(j)...)
 	}
 	if w.cfg.Observer != nil {
 		w.cfg.Observer.JobStarted(j)
 	}
-	start := time.Now()
 	var res []byte
 	var err error
-	if cause := context.Cause(cctx); cause != nil {
+	if cause := t.ctx.runtimeCause(); cause != nil {
 		err = cause // cancelled (shutdown) before it could start
 	} else {
-		res, err = Execute(&t.jc, t.kind.Handler, j)
+		res, err = Execute(&t.ctx, t.kind.Handler, j)
 	}
-	elapsed := time.Since(start)
-	timedOut := err != nil && ctx.Err() == context.DeadlineExceeded && cctx.Err() == nil
-	cause := context.Cause(cctx)
-	if stopTimeout != nil {
-		stopTimeout()
+	var elapsed time.Duration
+	if debug || w.cfg.Observer != nil || err != nil {
+		elapsed = time.Since(start)
 	}
-	cancel(nil)
+	cause := t.ctx.runtimeCause()
+	timedOut := err != nil && cause == nil && t.ctx.deadlineExceeded()
+	t.ctx.cancel(context.Canceled, nil) // release the timer and children
 	if !t.state.CompareAndSwap(taskRunning, taskDone) {
 		// Stop handed this job back while the handler ignored its context:
 		// the late result is dropped.
@@ -245,7 +238,6 @@ func (w *Worker) execute(t *task) {
 // unknownKind snoozes a job no handler here knows: not an attempt, so it
 // waits for a worker that has the kind.
 func (w *Worker) unknownKind(t *task) {
-	t.cancel(nil)
 	if !t.state.CompareAndSwap(taskRunning, taskDone) {
 		return
 	}
@@ -259,13 +251,13 @@ func (w *Worker) unknownKind(t *task) {
 // classify turns an attempt's result into the outcome to report.
 func (w *Worker) classify(t *task, res []byte, err error, cause error, timedOut bool, timeout time.Duration) {
 	j := t.job
-	now := w.cfg.Clock.Now()
 	o := &t.out
 	*o = backend.JobOutcome{ID: j.ID, LeaseToken: j.LeaseToken}
 	if err == nil {
 		o.Outcome, o.Result = backend.OutcomeCompleted, res
 		return
 	}
+	now := w.cfg.Clock.Now()
 	attemptErr := func(e error) *backend.AttemptError {
 		ae := &backend.AttemptError{Attempt: j.Attempt, At: now, Message: e.Error()}
 		var pe *PanicError

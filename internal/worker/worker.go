@@ -144,7 +144,7 @@ type Worker struct {
 	comp   *completer
 
 	mu      sync.Mutex
-	running map[string]*task // claimed and not yet reported
+	running []*task // claimed and not yet reported; task.runIdx is the index
 
 	executing atomic.Int64  // handlers dispatched and not yet finished
 	idle      chan struct{} // signalled when executing drops to 0
@@ -174,7 +174,6 @@ func New(cfg Config) (*Worker, error) {
 		cfg:      cfg,
 		b:        cfg.Backend,
 		log:      cfg.Logger,
-		running:  make(map[string]*task),
 		idle:     make(chan struct{}, 1),
 		hbStop:   make(chan struct{}),
 		compStop: make(chan struct{}),
@@ -313,7 +312,7 @@ func (w *Worker) cancelRunning(cause error) int {
 	n := 0
 	for _, t := range w.running {
 		if t.state.Load() == taskRunning {
-			t.cancel(cause)
+			t.ctx.cancel(context.Canceled, cause)
 			n++
 		}
 	}
@@ -397,16 +396,20 @@ func (w *Worker) heartbeat() {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	byID := make(map[string]*task, len(w.running))
+	for _, t := range w.running {
+		byID[t.job.ID] = t
+	}
 	for _, id := range res.Lost {
-		if t := w.running[id]; t != nil {
+		if t := byID[id]; t != nil {
 			t.lost.Store(true)
-			t.cancel(ErrLeaseLost)
+			t.ctx.cancel(context.Canceled, ErrLeaseLost)
 			w.log.Warn("lease lost; cancelling handler, the job may run elsewhere", jobAttrs(t.job)...)
 		}
 	}
 	for _, id := range res.CancelRequested {
-		if t := w.running[id]; t != nil && t.state.Load() == taskRunning {
-			t.cancel(ErrCancelRequested)
+		if t := byID[id]; t != nil && t.state.Load() == taskRunning {
+			t.ctx.cancel(context.Canceled, ErrCancelRequested)
 			w.log.Info("cancel requested; cancelling handler", jobAttrs(t.job)...)
 		}
 	}
