@@ -1,0 +1,317 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"conveyor/backend"
+	"conveyor/backend/memory"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+)
+
+// counting wraps a backend and counts the batch calls the runtime makes.
+type counting struct {
+	backend.Backend
+	claims, finishes, extends atomic.Int64
+	maxFinish, maxExtend      atomic.Int64
+}
+
+func storeMax(a *atomic.Int64, n int64) {
+	for {
+		cur := a.Load()
+		if n <= cur || a.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+func (c *counting) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {
+	c.claims.Add(1)
+	return c.Backend.JobClaim(ctx, p)
+}
+
+func (c *counting) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*backend.JobFinishResult, error) {
+	c.finishes.Add(1)
+	storeMax(&c.maxFinish, int64(len(p.Jobs)))
+	return c.Backend.JobFinish(ctx, p)
+}
+
+func (c *counting) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams) (*backend.LeaseExtendResult, error) {
+	c.extends.Add(1)
+	storeMax(&c.maxExtend, int64(len(p.Leases)))
+	return c.Backend.LeaseExtend(ctx, p)
+}
+
+// QueueWatch is forwarded explicitly: embedding the port interface hides
+// the optional Waker.
+func (c *counting) QueueWatch(ctx context.Context, p *backend.QueueWatchParams) (*backend.QueueWatchResult, error) {
+	return c.Backend.(backend.Waker).QueueWatch(ctx, p)
+}
+
+type fixedPolicy time.Duration
+
+func (p fixedPolicy) NextRetry(*backend.Job, error) time.Duration { return time.Duration(p) }
+
+type bundle struct {
+	b    *counting
+	ctx  context.Context
+	t    *testing.T
+	kind map[string]*Kind
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	t.Parallel()
+	m, err := memory.New(t.Context(), memory.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	return &bundle{b: &counting{Backend: m}, ctx: t.Context(), t: t, kind: map[string]*Kind{}}
+}
+
+func (b *bundle) handle(kind string, f HandlerFunc) {
+	b.kind[kind] = &Kind{Handler: f}
+}
+
+func (b *bundle) start(mod func(*Config)) *Worker {
+	cfg := Config{
+		Backend:           b.b,
+		Kinds:             b.kind,
+		Queues:            map[string]int{"default": 4},
+		ID:                "test-worker",
+		LeaseDuration:     2 * time.Second,
+		HeartbeatInterval: 50 * time.Millisecond,
+		PollInterval:      20 * time.Millisecond,
+		RetryPolicy:       fixedPolicy(time.Millisecond),
+		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	w, err := New(cfg)
+	require.NoError(b.t, err)
+	require.NoError(b.t, w.Start(context.Background()))
+	b.t.Cleanup(func() { _ = w.Stop(context.Background()) })
+	return w
+}
+
+func (b *bundle) enqueue(n int, kind string) []string {
+	ids := make([]string, n)
+	ins := make([]*backend.JobInsert, n)
+	for i := range ins {
+		ids[i] = uuid.Must(uuid.NewV7()).String()
+		ins[i] = &backend.JobInsert{ID: ids[i], Kind: kind, Queue: "default", Args: json.RawMessage(`{}`), MaxAttempts: 3, Timeout: time.Minute, RunAt: time.Now()}
+	}
+	_, err := b.b.JobEnqueue(b.ctx, &backend.JobEnqueueParams{Jobs: ins, Now: time.Now()})
+	require.NoError(b.t, err)
+	return ids
+}
+
+func (b *bundle) waitState(id string, s backend.JobState) *backend.Job {
+	var j *backend.Job
+	require.Eventually(b.t, func() bool {
+		var err error
+		j, err = b.b.JobGet(b.ctx, &backend.JobGetParams{ID: id})
+		return err == nil && j.State == s
+	}, 20*time.Second, 5*time.Millisecond, "job %s never %s", id, s)
+	return j
+}
+
+func TestBatching(t *testing.T) {
+	// 500 jobs, 100 slots: claims take up to the free slots in one call,
+	// outcomes go back in batches, not one call per job.
+	b := setup(t)
+	var runs atomic.Int64
+	b.handle("k", func(context.Context, *backend.Job) (json.RawMessage, error) {
+		runs.Add(1)
+		return nil, nil
+	})
+	ids := b.enqueue(500, "k")
+	b.start(func(c *Config) { c.Queues = map[string]int{"default": 100} })
+	for _, id := range ids {
+		b.waitState(id, backend.StateCompleted)
+	}
+	require.Equal(t, int64(500), runs.Load())
+	require.Less(t, b.b.finishes.Load(), int64(250), "outcomes are batched")
+	require.Greater(t, b.b.maxFinish.Load(), int64(1), "some batch carried many outcomes")
+}
+
+func TestHeartbeatExtendsAllLeasesInOneCall(t *testing.T) {
+	b := setup(t)
+	var started sync.WaitGroup
+	started.Add(3)
+	release := make(chan struct{})
+	b.handle("k", func(ctx context.Context, j *backend.Job) (json.RawMessage, error) {
+		started.Done()
+		<-release
+		return nil, nil
+	})
+	ids := b.enqueue(3, "k")
+	b.start(nil)
+	started.Wait()
+	before := b.b.extends.Load()
+	require.Eventually(t, func() bool { return b.b.extends.Load() >= before+2 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, int64(3), b.b.maxExtend.Load(), "every running lease in one call")
+	j, err := b.b.JobGet(b.ctx, &backend.JobGetParams{ID: ids[0]})
+	require.NoError(t, err)
+	require.True(t, j.LeaseExpiresAt.After(time.Now().Add(time.Second)), "lease pushed forward")
+	close(release)
+	for _, id := range ids {
+		b.waitState(id, backend.StateCompleted)
+	}
+}
+
+func TestLeaseLostCancelsHandlerAndFencesOutcome(t *testing.T) {
+	// RELIABILITY fault 2: the lease expires and the job is rescued; the
+	// next heartbeat reports it lost, the handler's context is cancelled,
+	// and the stale outcome is rejected. The job runs again and completes.
+	b := setup(t)
+	var runs atomic.Int64
+	cancelled := make(chan error, 1)
+	b.handle("k", func(ctx context.Context, j *backend.Job) (json.RawMessage, error) {
+		if runs.Add(1) == 1 {
+			<-ctx.Done()
+			cancelled <- ctx.Err()
+			return json.RawMessage(`"stale"`), nil // success, but fenced
+		}
+		return json.RawMessage(`"fresh"`), nil
+	})
+	ids := b.enqueue(1, "k")
+	b.start(nil)
+	require.Eventually(t, func() bool { return runs.Load() == 1 }, 10*time.Second, 5*time.Millisecond)
+	// Rescue as if the lease had lapsed.
+	res, err := b.b.JobRescue(b.ctx, &backend.JobRescueParams{Now: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	require.Len(t, res.Jobs, 1)
+	select {
+	case err := <-cancelled:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler context not cancelled after the lease was lost")
+	}
+	j := b.waitState(ids[0], backend.StateCompleted)
+	require.JSONEq(t, `"fresh"`, string(j.Result), "the stale success was fenced away")
+	require.Equal(t, 2, j.Attempt)
+}
+
+func TestWakeUpStartsJobWithoutPolling(t *testing.T) {
+	b := setup(t)
+	b.handle("k", func(context.Context, *backend.Job) (json.RawMessage, error) { return nil, nil })
+	b.start(func(c *Config) { c.PollInterval = time.Hour })
+	// Let the fetch loop go idle, then enqueue: only a wake-up can start it.
+	require.Eventually(t, func() bool { return b.b.claims.Load() >= 1 }, 10*time.Second, time.Millisecond)
+	ids := b.enqueue(1, "k")
+	b.waitState(ids[0], backend.StateCompleted)
+}
+
+func TestConcurrencyBound(t *testing.T) {
+	b := setup(t)
+	var cur, peak atomic.Int64
+	b.handle("k", func(context.Context, *backend.Job) (json.RawMessage, error) {
+		n := cur.Add(1)
+		storeMax(&peak, n)
+		time.Sleep(2 * time.Millisecond) // simulated work, not a wait
+		cur.Add(-1)
+		return nil, nil
+	})
+	ids := b.enqueue(60, "k")
+	b.start(func(c *Config) { c.Queues = map[string]int{"default": 3} })
+	for _, id := range ids {
+		b.waitState(id, backend.StateCompleted)
+	}
+	require.LessOrEqual(t, peak.Load(), int64(3))
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	m, err := memory.New(t.Context(), memory.Config{})
+	require.NoError(t, err)
+	ok := Config{Backend: m, ID: "w", RetryPolicy: fixedPolicy(0)}
+	require.NoError(t, ok.Validate())
+	for name, mod := range map[string]func(*Config){
+		"no backend":     func(c *Config) { c.Backend = nil },
+		"no id":          func(c *Config) { c.ID = "" },
+		"no policy":      func(c *Config) { c.RetryPolicy = nil },
+		"zero slots":     func(c *Config) { c.Queues = map[string]int{"q": 0} },
+		"heartbeat>=ttl": func(c *Config) { c.LeaseDuration, c.HeartbeatInterval = time.Second, time.Second },
+	} {
+		c := ok
+		mod(&c)
+		require.Error(t, c.Validate(), name)
+	}
+}
+
+func TestTaskCtx(t *testing.T) {
+	t.Parallel()
+	type key struct{}
+	parent := context.WithValue(context.Background(), key{}, "v")
+
+	t.Run("DeadlineWithoutDone", func(t *testing.T) {
+		var c taskCtx
+		c.init(parent, &JobValue{}, time.Now().Add(-time.Second), time.Millisecond)
+		require.ErrorIs(t, c.Err(), context.DeadlineExceeded)
+		<-c.Done()
+		require.Nil(t, c.runtimeCause())
+	})
+	t.Run("DoneArmsTimer", func(t *testing.T) {
+		var c taskCtx
+		c.init(parent, &JobValue{}, time.Now(), 20*time.Millisecond)
+		<-c.Done()
+		require.True(t, c.deadlineExceeded())
+	})
+	t.Run("CancelWithCauseReachesChildren", func(t *testing.T) {
+		var c taskCtx
+		c.init(parent, &JobValue{}, time.Now(), time.Hour)
+		child, stop := context.WithCancel(&c)
+		defer stop()
+		after := make(chan struct{})
+		context.AfterFunc(&c, func() { close(after) })
+		c.cancel(context.Canceled, ErrShutdown)
+		<-child.Done()
+		<-after
+		require.ErrorIs(t, child.Err(), context.Canceled)
+		require.ErrorIs(t, c.runtimeCause(), ErrShutdown)
+		require.Equal(t, "v", child.Value(key{}))
+	})
+	t.Run("ParentCancellation", func(t *testing.T) {
+		p, cancel := context.WithCancelCause(parent)
+		var c taskCtx
+		c.init(p, &JobValue{}, time.Now(), 0)
+		_, ok := c.Deadline()
+		require.False(t, ok)
+		cancel(errors.New("parent gone"))
+		<-c.Done()
+		require.ErrorIs(t, c.Err(), context.Canceled)
+	})
+	t.Run("JobValue", func(t *testing.T) {
+		job := &backend.Job{ID: "j1"}
+		var c taskCtx
+		jv := &JobValue{}
+		jv.init(job, slog.Default())
+		c.init(parent, jv, time.Now(), 0)
+		require.Same(t, job, JobFromContext(&c))
+		require.NotNil(t, LoggerFromContext(&c))
+		require.NoError(t, SetProgress(&c, map[string]int{"n": 1}))
+		require.JSONEq(t, `{"n":1}`, string(*jv.progress.Load()))
+		require.ErrorIs(t, SetProgress(context.Background(), 1), ErrNoJob)
+	})
+}
+
+func TestExecuteRecoversPanic(t *testing.T) {
+	t.Parallel()
+	_, err := Execute(context.Background(), HandlerFunc(func(context.Context, *backend.Job) (json.RawMessage, error) {
+		panic("boom")
+	}), &backend.Job{})
+	var pe *PanicError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, "boom", pe.Value)
+	require.Contains(t, pe.Stack, "TestExecuteRecoversPanic")
+}
