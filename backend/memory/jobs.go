@@ -348,9 +348,11 @@ const (
 )
 
 // JobList scans every job, which is fine for the reference backend: lists
-// are an operator's view, not a hot path. The cursor is the last ID of the
-// page; IDs grow with enqueue time, so jobs inserted later sort before it
-// and never shift the pages after it.
+// are an operator's view, not a hot path. It keeps only the limit+1 newest
+// matches in a small heap (O(n log limit)), so a page of a large store does
+// not sort the whole store. The cursor is the last ID of the page; IDs grow
+// with enqueue time, so jobs inserted later sort before it and never shift
+// the pages after it.
 func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backend.JobListResult, error) {
 	limit := p.Limit
 	if limit <= 0 {
@@ -362,20 +364,60 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
-	var match []*entry
+	// top is a min-heap by ID of the newest limit+1 matches: its root is the
+	// oldest kept, replaced whenever a newer match turns up.
+	top := make([]*entry, 0, limit+1)
+	older := func(i, j int) bool { return top[i].ID < top[j].ID }
 	for _, e := range b.jobs {
-		if matches(e, p) {
-			match = append(match, e)
+		if !matches(e, p) {
+			continue
+		}
+		if len(top) <= limit {
+			top = append(top, e)
+			siftUp(top, len(top)-1, older)
+		} else if e.ID > top[0].ID {
+			top[0] = e
+			siftDown(top, 0, older)
 		}
 	}
-	slices.SortFunc(match, func(x, y *entry) int { return cmp.Compare(y.ID, x.ID) })
+	slices.SortFunc(top, func(x, y *entry) int { return cmp.Compare(y.ID, x.ID) })
 	res := &backend.JobListResult{}
-	if len(match) > limit {
-		match = match[:limit]
-		res.NextCursor = match[limit-1].ID
+	if len(top) > limit {
+		top = top[:limit]
+		res.NextCursor = top[limit-1].ID
 	}
-	res.Jobs = cloneJobs(match)
+	res.Jobs = cloneJobs(top)
 	return res, nil
+}
+
+// siftUp and siftDown maintain a binary heap over s under less.
+func siftUp[T any](s []T, i int, less func(i, j int) bool) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(i, p) {
+			return
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func siftDown[T any](s []T, i int, less func(i, j int) bool) {
+	for {
+		l := 2*i + 1
+		if l >= len(s) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(s) && less(r, l) {
+			m = r
+		}
+		if !less(m, i) {
+			return
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
 }
 
 func matches(e *entry, p *backend.JobListParams) bool {

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -185,4 +186,33 @@ func TestPromoteWakesAndCounts(t *testing.T) {
 	j, err := b.JobGet(t.Context(), &backend.JobGetParams{ID: in.ID})
 	require.NoError(t, err)
 	require.Equal(t, backend.StateQueued, j.State)
+}
+
+func TestListPagesRandomIDs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var want []string
+	ins := make([]*backend.JobInsert, 500)
+	for i := range ins {
+		ins[i] = insert("q")
+		ins[i].ID = uuid.NewString() // random order, unlike UUIDv7
+		want = append(want, ins[i].ID)
+	}
+	_, err := b.JobEnqueue(t.Context(), &backend.JobEnqueueParams{Jobs: ins, Now: now})
+	require.NoError(t, err)
+	slices.Sort(want)
+	slices.Reverse(want)
+	var got []string
+	cursor := ""
+	for {
+		page, err := b.JobList(t.Context(), &backend.JobListParams{Limit: 37, Cursor: cursor})
+		require.NoError(t, err)
+		for _, j := range page.Jobs {
+			got = append(got, j.ID)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	require.Equal(t, want, got)
 }
