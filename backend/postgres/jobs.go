@@ -42,44 +42,22 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	res, err := b.enqueue(ctx, pgxRunner{b.pool}, p, b.notifyChannel(p))
+	// No NOTIFY inside the statement: a transaction that notifies holds a
+	// database-wide lock through its commit's WAL flush, which serializes
+	// concurrent enqueues (measured: 3x fewer single inserts/s). The job is
+	// committed when the statement returns, so the notifier sends the wake-up
+	// right after, coalesced, from outside any transaction.
+	res, err := b.enqueue(ctx, pgxRunner{b.pool}, p, "")
 	if err != nil {
 		return nil, err
 	}
-	// Wake watchers of this process at once; other processes get the NOTIFY.
 	for i, o := range res.Jobs {
 		if !o.Duplicate && o.State == backend.StateQueued {
-			b.wake.local(p.Jobs[i].Queue)
+			b.wake.local(p.Jobs[i].Queue) // watchers in this process, at once
+			b.notifier.add(p.Jobs[i].Queue)
 		}
 	}
 	return res, nil
-}
-
-// notifyChannel returns the channel to NOTIFY for an enqueue outside a
-// caller's transaction, or "" when a notification for every queue of the
-// batch was sent less than NotifyDebounce ago. Wall-clock time is right
-// here (not p.Now): the debounce is about real notification traffic.
-func (b *Backend) notifyChannel(p *backend.JobEnqueueParams) string {
-	if b.cfg.NotifyDebounce < 0 {
-		return b.channel
-	}
-	now := time.Now()
-	b.notifyMu.Lock()
-	defer b.notifyMu.Unlock()
-	send := false
-	for _, j := range p.Jobs {
-		if last, ok := b.lastNotify[j.Queue]; !ok || now.Sub(last) >= b.cfg.NotifyDebounce {
-			send = true
-			break
-		}
-	}
-	if !send {
-		return ""
-	}
-	for _, j := range p.Jobs {
-		b.lastNotify[j.Queue] = now
-	}
-	return b.channel
 }
 
 // enqueue runs the enqueue statement through r and resolves the jobs it did
@@ -462,15 +440,9 @@ func (b *Backend) JobRetry(ctx context.Context, p *backend.JobRetryParams) (*bac
 	}
 	if j.State == backend.StateQueued {
 		b.wake.local(j.Queue)
-		b.notify(ctx, j.Queue)
+		b.notifier.add(j.Queue)
 	}
 	return j, nil
-}
-
-// notify sends a best-effort wake-up for queue (after a change that made a
-// job claimable outside an enqueue).
-func (b *Backend) notify(ctx context.Context, queue string) {
-	_, _ = b.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, b.channel, queue)
 }
 
 // JobDelete implements backend.Jobs.

@@ -40,11 +40,6 @@ type Config struct {
 	// enough for 16 concurrent enqueuers plus a worker's claim, finish and
 	// heartbeat calls.
 	MaxConns int32
-	// NotifyDebounce is the minimum interval between two wake-up
-	// notifications this process sends for one queue outside a caller's
-	// transaction: under a stream of enqueues, idle workers are woken once per
-	// interval instead of once per job. Default: 1 ms; negative disables it.
-	NotifyDebounce time.Duration
 	// ListenerRetry is the delay before the wake-up listener reconnects after
 	// its connection dropped. Default: 250 ms.
 	ListenerRetry time.Duration
@@ -57,9 +52,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxConns == 0 {
 		c.MaxConns = 16
-	}
-	if c.NotifyDebounce == 0 {
-		c.NotifyDebounce = time.Millisecond
 	}
 	if c.ListenerRetry == 0 {
 		c.ListenerRetry = 250 * time.Millisecond
@@ -90,10 +82,8 @@ type Backend struct {
 	channel  string // NOTIFY channel of this schema
 	q        *queries
 
-	notifyMu   sync.Mutex
-	lastNotify map[string]time.Time
-
-	wake *waker
+	wake     *waker
+	notifier *notifier
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -138,12 +128,11 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	b := &Backend{
-		cfg:        cfg,
-		pool:       cfg.Pool,
-		schema:     pgx.Identifier{cfg.Schema}.Sanitize(),
-		channel:    channelName(cfg.Schema),
-		lastNotify: map[string]time.Time{},
-		closed:     make(chan struct{}),
+		cfg:     cfg,
+		pool:    cfg.Pool,
+		schema:  pgx.Identifier{cfg.Schema}.Sanitize(),
+		channel: channelName(cfg.Schema),
+		closed:  make(chan struct{}),
 	}
 	q, err := loadQueries(b.schema)
 	if err != nil {
@@ -163,6 +152,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		b.pool, b.ownsPool = pool, true
 	}
 	b.wake = newWaker(b)
+	b.notifier = newNotifier(b)
 	if !cfg.SkipMigrate {
 		if err := b.Migrate(ctx); err != nil {
 			b.Close()
@@ -224,6 +214,7 @@ func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		close(b.closed)
 		b.wake.stop()
+		b.notifier.stop()
 		if b.ownsPool {
 			b.pool.Close()
 		}

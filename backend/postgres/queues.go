@@ -68,7 +68,7 @@ func (b *Backend) QueueResume(ctx context.Context, p *backend.QueueResumeParams)
 		return fmt.Errorf("postgres: resume queue %q: %w", p.Queue, err)
 	}
 	b.wake.local(p.Queue)
-	b.notify(ctx, p.Queue)
+	b.notifier.add(p.Queue)
 	return nil
 }
 

@@ -166,3 +166,67 @@ func (k *waker) listenOnce(ctx context.Context, reconnected bool) error {
 		k.local(n.Payload)
 	}
 }
+
+// notifier sends the wake-up NOTIFYs of enqueues made outside a caller's
+// transaction. Queues to announce accumulate while one notify statement is in
+// flight and go out together in the next, so under a stream of enqueues the
+// notifications are debounced to one statement per round trip, whatever the
+// enqueue rate. The statement runs in its own transaction, which writes no
+// WAL, so the database-wide notify lock is held only for an instant.
+type notifier struct {
+	b      *Backend
+	mu     sync.Mutex
+	dirty  map[string]struct{}
+	kick   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newNotifier(b *Backend) *notifier {
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &notifier{b: b, dirty: map[string]struct{}{}, kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	go n.run(ctx)
+	return n
+}
+
+// add schedules a notification for queue.
+func (n *notifier) add(queue string) {
+	n.mu.Lock()
+	n.dirty[queue] = struct{}{}
+	n.mu.Unlock()
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (n *notifier) run(ctx context.Context) {
+	defer close(n.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.kick:
+		}
+		n.mu.Lock()
+		queues := make([]string, 0, len(n.dirty))
+		for q := range n.dirty {
+			queues = append(queues, q)
+		}
+		clear(n.dirty)
+		n.mu.Unlock()
+		if len(queues) == 0 {
+			continue
+		}
+		sendCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		// Best effort: a lost notification costs latency, not jobs (workers poll).
+		_, _ = n.b.pool.Exec(sendCtx, n.b.q.notify, n.b.channel, queues)
+		cancel()
+	}
+}
+
+// stop ends the notifier and waits for it.
+func (n *notifier) stop() {
+	n.cancel()
+	<-n.done
+}
