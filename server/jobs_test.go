@@ -198,7 +198,7 @@ func TestListJobs(t *testing.T) {
 	require.Equal(t, []string{ids[0]}, idsOf(list("?state=cancelled")))
 	require.Len(t, list("?state=cancelled,queued").Jobs, 5)
 	require.Len(t, list("?state=cancelled&state=queued").Jobs, 5)
-	require.Empty(t, list("?enqueued_after=2999-01-01T00:00:00Z").Jobs)
+	require.Empty(t, list("?enqueued_after=2100-01-01T00:00:00Z").Jobs)
 
 	// Pagination: 2 per page, stable, ends with an empty cursor.
 	var got []string

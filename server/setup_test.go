@@ -8,13 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"conveyor"
 	"conveyor/backend"
-	"conveyor/backend/memory"
+	"conveyor/backend/sqlite"
 	"conveyor/server"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -30,10 +31,11 @@ const (
 	readToken  = "read-token-0123456789"
 )
 
-// newBackend returns a fresh, migrated, isolated backend closed at cleanup.
+// newBackend returns a fresh, migrated SQLite backend on its own temp file,
+// closed at cleanup: the API is tested on the real embedded default.
 func newBackend(t *testing.T) backend.Backend {
 	t.Helper()
-	b, err := memory.New(t.Context(), memory.Config{})
+	b, err := sqlite.New(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "conveyor.db")})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
 	return b
