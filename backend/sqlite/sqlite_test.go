@@ -71,6 +71,16 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestClient runs the client-level suite (worker, retries, timeouts, cancel,
+// shutdown, a SIGKILLed worker child process opening the same file by URL).
+func TestClient(t *testing.T) {
+	t.Parallel()
+	backendtest.RunClient(t, func(t *testing.T) (backend.Backend, string) {
+		b, path := newBackend(t)
+		return b, "sqlite:" + path
+	})
+}
+
 func TestParseURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
