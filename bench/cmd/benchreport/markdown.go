@@ -50,6 +50,8 @@ func writeMarkdown(w io.Writer, t table, e env, rounds int, micro, plotPath stri
 	p("")
 	p("![throughput and latency per system](%s)", plotPath)
 	p("")
+	p("The plot uses a log scale: memory and the servers differ by orders of magnitude.")
+	p("")
 	p("## All systems (medians)")
 	p("")
 	p("| system | insert jobs/s | insert p50/p99 ms | batch jobs/s | work jobs/s | latency p50 ms | latency p99 ms | rounds |")

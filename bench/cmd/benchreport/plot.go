@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"math"
 	"strings"
 
 	"conveyor/bench/harness"
@@ -36,7 +37,7 @@ func writePlot(w io.Writer, t table) error {
 	panelH := 40 + rowHeight*max(1, len(systems)) + 16
 	img := image.NewRGBA(image.Rect(0, 0, 2*panelWidth, 2*panelH+36))
 	fill(img, img.Bounds(), white)
-	drawText(img, 10, 8, "conveyor vs peers: median of rounds (blue conveyor, orange peers)", plotScale, ink)
+	drawText(img, 10, 8, "conveyor vs peers: median of rounds, log scale (blue conveyor, orange peers)", plotScale, ink)
 	panels := []struct {
 		title    string
 		workload string
@@ -57,15 +58,27 @@ func drawPanel(img *image.RGBA, t table, systems []string, x0, y0, label int, ti
 	drawText(img, x0+10, y0+8, title, plotScale, ink)
 	barX := x0 + 10 + label + 10
 	barMax := x0 + panelWidth - 150 - barX
-	var top float64
+	// Log scale: the systems span orders of magnitude (memory vs servers).
+	// lo sits below the smallest value so that every bar shows.
+	var top, lo float64
 	for _, s := range systems {
-		if sum, ok := t.summary(s, workload); ok {
-			top = max(top, sum.JobsPerSec)
+		if sum, ok := t.summary(s, workload); ok && sum.Rounds > 0 {
+			vals := []float64{sum.JobsPerSec}
 			if workload == harness.WorkloadLatency {
-				top = max(top, sum.P99)
+				vals = []float64{sum.P50, sum.P99}
+			}
+			for _, v := range vals {
+				if v > 0 {
+					top = max(top, v)
+					if lo == 0 || v < lo {
+						lo = v
+					}
+				}
 			}
 		}
 	}
+	lo /= 2
+	scaleBar := func(v float64) int { return logBar(v, lo, top, barMax) }
 	y := y0 + 40
 	fill(img, image.Rect(barX-1, y-4, barX, y+rowHeight*len(systems)), grid)
 	for _, s := range systems {
@@ -84,13 +97,13 @@ func drawPanel(img *image.RGBA, t table, systems []string, x0, y0, label int, ti
 		case sum.Rounds == 0:
 			drawText(img, barX+6, y+2, "failed", plotScale, failColor)
 		case workload == harness.WorkloadLatency:
-			w99 := scaleBar(sum.P99, top, barMax)
-			w50 := scaleBar(sum.P50, top, barMax)
+			w99 := scaleBar(sum.P99)
+			w50 := scaleBar(sum.P50)
 			fill(img, image.Rect(barX, y, barX+w99, y+rowHeight-6), light)
 			fill(img, image.Rect(barX, y, barX+w50, y+rowHeight-6), dark)
 			drawText(img, barX+w99+6, y+2, fmtMs(sum.P50)+" / "+fmtMs(sum.P99), plotScale, ink)
 		default:
-			wd := scaleBar(sum.JobsPerSec, top, barMax)
+			wd := scaleBar(sum.JobsPerSec)
 			fill(img, image.Rect(barX, y, barX+wd, y+rowHeight-6), dark)
 			drawText(img, barX+wd+6, y+2, fmt.Sprintf("%.0f", sum.JobsPerSec), plotScale, ink)
 		}
@@ -98,9 +111,11 @@ func drawPanel(img *image.RGBA, t table, systems []string, x0, y0, label int, ti
 	}
 }
 
-func scaleBar(v, top float64, width int) int {
-	if top <= 0 || v <= 0 {
+// logBar is the width of v's bar on a log scale from lo (0 px) to top
+// (width px).
+func logBar(v, lo, top float64, width int) int {
+	if v <= 0 || lo <= 0 || top <= lo {
 		return 0
 	}
-	return max(1, int(v/top*float64(width)))
+	return max(1, int(math.Log(v/lo)/math.Log(top/lo)*float64(width)))
 }
