@@ -2,6 +2,9 @@ package redis
 
 import (
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 func BenchmarkEnqueueSingle(b *testing.B) {
 	be := setup(b)
 	b.SetParallelism(max(1, 16/max(1, testingProcs())))
+	cpu0 := serverCPU(b, be)
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -27,6 +31,7 @@ func BenchmarkEnqueueSingle(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+	reportServerCPU(b, be, cpu0, b.N)
 }
 
 // BenchmarkEnqueueBatch enqueues 1000 jobs per call.
@@ -34,6 +39,7 @@ func BenchmarkEnqueueBatch(b *testing.B) {
 	be := setup(b)
 	jobs := make([]*backend.JobInsert, 1000)
 	var elapsed time.Duration
+	cpu0 := serverCPU(b, be)
 	for b.Loop() {
 		b.StopTimer()
 		for i := range jobs {
@@ -47,6 +53,7 @@ func BenchmarkEnqueueBatch(b *testing.B) {
 		elapsed += time.Since(start)
 	}
 	b.ReportMetric(float64(b.N*len(jobs))/elapsed.Seconds(), "jobs/s")
+	reportServerCPU(b, be, cpu0, b.N*len(jobs))
 }
 
 // BenchmarkClaimFinish claims 1000 jobs in one call and completes them in
@@ -55,7 +62,7 @@ func BenchmarkClaimFinish(b *testing.B) {
 	be := setup(b)
 	jobs := make([]*backend.JobInsert, 1000)
 	outs := make([]*backend.JobOutcome, 1000)
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		for i := range jobs {
@@ -65,6 +72,7 @@ func BenchmarkClaimFinish(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+		cpu0 := serverCPU(b, be)
 		start := time.Now()
 		res, err := be.JobClaim(b.Context(), &backend.JobClaimParams{Queue: "bench", Limit: 1000, Owner: "w", LeaseDuration: time.Minute, Now: t0})
 		if err != nil || len(res.Jobs) != 1000 {
@@ -78,10 +86,62 @@ func BenchmarkClaimFinish(b *testing.B) {
 			b.Fatalf("finish: %v lost, %v", len(fin.LeaseLost), err)
 		}
 		elapsed += time.Since(start)
+		cpu += serverCPU(b, be) - cpu0
 	}
 	b.ReportMetric(float64(b.N*len(jobs))/elapsed.Seconds(), "jobs/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*len(jobs)), "server-µs/job")
+}
+
+// serverCPU returns the server's CPU time so far (INFO cpu: user + sys), so
+// benchmarks can report server CPU per job, which a loaded machine distorts
+// far less than wall time.
+func serverCPU(b *testing.B, be *Backend) time.Duration {
+	info, err := be.rdb.Info(b.Context(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		name, val, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (name == "used_cpu_user" || name == "used_cpu_sys") {
+			f, _ := strconv.ParseFloat(val, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+// reportServerCPU reports the server CPU µs per job since cpu0.
+func reportServerCPU(b *testing.B, be *Backend, cpu0 time.Duration, jobs int) {
+	b.ReportMetric(float64((serverCPU(b, be)-cpu0).Microseconds())/float64(jobs), "server-µs/job")
 }
 
 func testingProcs() int { return runtimeGOMAXPROCS() }
 
 func runtimeGOMAXPROCS() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkWake measures enqueue -> QueueWatch signal -> claim, the path an
+// idle worker takes; it reports the median and p99 in ms.
+func BenchmarkWake(b *testing.B) {
+	be := setup(b)
+	w, err := be.QueueWatch(b.Context(), &backend.QueueWatchParams{Queues: []string{"wake"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		start := time.Now()
+		if _, err := be.JobEnqueue(b.Context(), &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{insert("wake")}, Now: t0}); err != nil {
+			b.Fatal(err)
+		}
+		<-w.C
+		res, err := be.JobClaim(b.Context(), &backend.JobClaimParams{Queue: "wake", Limit: 10, Owner: "w", LeaseDuration: time.Minute, Now: t0})
+		if err != nil || len(res.Jobs) != 1 {
+			b.Fatalf("claim: %v", err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}

@@ -118,6 +118,10 @@ func decodeJob(id, queue string, f map[string]string) (*backend.Job, error) {
 		LeaseExpiresAt:  parseNs(f["le"]),
 		CancelRequested: f["cr"] == "1",
 	}
+	if j.State != backend.StateRunning {
+		// Lease fields are left behind when a job stops running.
+		j.LeaseOwner, j.LeaseToken, j.LeaseExpiresAt = "", "", time.Time{}
+	}
 	j.Result = rawOrNil(f["res"])
 	j.Progress = rawOrNil(f["pg"])
 	if v := f["e"]; v != "" {

@@ -16,8 +16,8 @@ import (
 )
 
 // JobEnqueue implements backend.Jobs. All jobs go out in one pipelined round
-// trip: the id-index entries, the queue-set entries for queues this process
-// has not registered yet, and one enqueue script call per queue (which
+// trip: the id-index entries, the queue-set entries, and one enqueue script
+// call per queue (which
 // stores the jobs, enforces unique keys and publishes the wake-up).
 func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (*backend.JobEnqueueResult, error) {
 	if err := b.check(); err != nil {
@@ -41,7 +41,7 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 	}
 	argsByQueue := make([][]any, len(queues))
 	members := make([]goredis.Z, 0, len(p.Jobs))
-	var newQueues []any
+	queueNames := make([]any, len(queues))
 	for qi, q := range queues {
 		idx := byQueue[q]
 		args := append(b.commonArgs(q, 1+12*len(idx)), usStr(now))
@@ -53,25 +53,20 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 			members = append(members, goredis.Z{Member: idMember(p.Jobs[i].ID, q)})
 		}
 		argsByQueue[qi] = args
-		if _, ok := b.knownQueues.Load(q); !ok {
-			newQueues = append(newQueues, q)
-		}
+		queueNames[qi] = q
 	}
 	scripts := make([]*goredis.Cmd, len(queues))
 	_, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
 		pipe.ZAdd(ctx, b.k.ids(), members...)
-		if len(newQueues) > 0 {
-			pipe.SAdd(ctx, b.k.queues(), newQueues...)
-		}
+		// Unconditional (not cached per process): the set must be right even
+		// after someone deleted the prefix's keys under a running process.
+		pipe.SAdd(ctx, b.k.queues(), queueNames...)
 		for qi, q := range queues {
 			scripts[qi] = scriptEnqueue.EvalSha(ctx, pipe, b.k.queueKeys(q), argsByQueue[qi]...)
 		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("enqueue: %w", err)
-	}
-	for _, q := range newQueues {
-		b.knownQueues.Store(q, struct{}{})
 	}
 	var stale []any // index entries of jobs not stored (unique-key duplicates)
 	for qi, q := range queues {

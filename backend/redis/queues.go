@@ -66,7 +66,6 @@ func (b *Backend) QueuePause(ctx context.Context, p *backend.QueuePauseParams) e
 	}); err != nil {
 		return fmt.Errorf("pause queue %s: %w", p.Queue, err)
 	}
-	b.knownQueues.Store(p.Queue, struct{}{})
 	return nil
 }
 

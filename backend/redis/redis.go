@@ -82,8 +82,6 @@ type Backend struct {
 	k         keys
 	batch     int
 
-	knownQueues sync.Map // queue name -> struct{}: already in the queues set
-
 	closeOnce sync.Once
 	closed    chan struct{}
 }

@@ -1,8 +1,8 @@
 -- finish: records the outcomes of many attempts of one queue, each fenced by
 -- its lease token: a job changes only while it runs under that token.
--- A second outcome for the same claim is rejected like a stale one. Lease
--- fields are blanked rather than deleted (one HSET per job; '' reads as
--- unset).
+-- A second outcome for the same claim is rejected like a stale one. The
+-- lease fields are left in place (one HSET per job): they mean nothing once
+-- the state is not running, and readers ignore them then.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
 --   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
@@ -19,7 +19,7 @@ local lost = {}
 for i = 6, #ARGV, 8 do
   local id, tok, oc, res, err = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local k = jp .. id
-  local f = redis.call('HMGET', k, 's', 'lt', 'p', 'e', 'a')
+  local f = redis.call('HMGET', k, 's', 'lt', 'p', 'e', 'a', 'cr')
   if f[1] ~= 'running' or f[2] ~= tok then
     lost[#lost + 1] = id
   else
@@ -27,7 +27,10 @@ for i = 6, #ARGV, 8 do
     local h
     local set = final_set[oc]
     if set then
-      h = { 's', oc, 'ft', now_ns, 'lo', '', 'lt', '', 'le', '', 'cr', '' }
+      h = { 's', oc, 'ft', now_ns }
+      if f[6] then
+        redis.call('HDEL', k, 'cr')
+      end
       if res ~= '' then
         h[#h + 1] = 'res'
         h[#h + 1] = res
@@ -36,7 +39,7 @@ for i = 6, #ARGV, 8 do
       adds[set][#adds[set] + 1] = id
     else
       local run_ns, run_us, run_rs = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
-      h = { 'r', run_ns, 'rs', run_rs, 'lo', '', 'lt', '', 'le', '' }
+      h = { 'r', run_ns, 'rs', run_rs }
       if oc == 'retry' then
         set = 3
       elseif oc == 'snoozed' then

@@ -1,8 +1,9 @@
 -- rescue: hands back running jobs of one queue whose lease expired before
 -- now: queued at now when attempts are left, failed otherwise, with an
 -- attempt error. Atomic, so a completion either lands first (the job is no
--- longer in the running set and stays completed) or after (fenced: its token
--- was cleared here).
+-- longer in the running set and stays completed) or after (fenced: the job
+-- is no longer running). Lease fields stay; readers ignore them unless the
+-- job is running.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
 --   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
@@ -27,7 +28,6 @@ for _, id in ipairs(ids) do
     else
       e = string.sub(e, 1, -2) .. ',' .. err .. ']'
     end
-    redis.call('HDEL', k, 'lo', 'lt', 'le')
     local state
     if a >= tonumber(f[3]) then
       state = 'failed'
