@@ -3,7 +3,7 @@
 # a results file. Sourced, not run.
 #
 # Environment (all optional):
-#   BENCH_POSTGRES_URL  default postgres://postgres@127.0.0.1:5432/test?sslmode=disable&pool_max_conns=20
+#   BENCH_POSTGRES_URL  default postgres://postgres@127.0.0.1:5432/test?sslmode=disable&pool_max_conns=16
 #                       (River and conveyor-postgres get the same URL, hence the same pool size)
 #   BENCH_REDIS_ADDR    default 127.0.0.1:6379 (asynq uses database BENCH_ASYNQ_DB, default 15, flushed)
 #   BENCH_REDIS_URL     default redis://$BENCH_REDIS_ADDR/0 (conveyor uses its own queue only)
@@ -14,7 +14,7 @@
 #   BENCH_RUN_TIMEOUT   seconds one system may take for all workloads, default 150
 #   BENCH_CONVEYOR_BIN  a prebuilt conveyor binary to use instead of building ./cmd/conveyor
 
-BENCH_POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable&pool_max_conns=20}
+BENCH_POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable&pool_max_conns=16}
 BENCH_REDIS_ADDR=${BENCH_REDIS_ADDR:-127.0.0.1:6379}
 BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://$BENCH_REDIS_ADDR/0}
 BENCH_ASYNQ_DB=${BENCH_ASYNQ_DB:-15}

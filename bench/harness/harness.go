@@ -102,7 +102,7 @@ type Config struct {
 	Workload string
 	// Jobs is N for insert, batch and work. Default DefaultJobs(Workload).
 	Jobs int
-	// Workers is C for work and latency. Default 100.
+	// Workers is C for work and latency. Default DefaultWorkers.
 	Workers int
 	// Timeout bounds one workload. Default 5 minutes.
 	Timeout time.Duration
@@ -111,8 +111,9 @@ type Config struct {
 	Progress io.Writer
 }
 
-// DefaultWorkers is the default C.
-const DefaultWorkers = 100
+// DefaultWorkers is the default C: River's own `river bench` runs 2000
+// workers, its best setting, and every system gets the same C.
+const DefaultWorkers = 2000
 
 // DefaultJobs is the default N of a workload: enough to last a second or
 // more on a fast backend, few enough that a full report stays short.
