@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"conveyor/backend"
+	"conveyor/backend/backendtest"
 )
 
 // Fault tests from /work/shared/RELIABILITY.md that apply at the port level.
@@ -229,7 +230,7 @@ func TestFaultServerRestart(t *testing.T) {
 func TestFaultWorkerCutOff(t *testing.T) {
 	t.Parallel()
 	x := setup(t)
-	u, err := url.Parse(testPostgresURL())
+	u, err := url.Parse(backendtest.PostgresURL())
 	require.NoError(t, err)
 	px := startProxy(t, u.Host)
 	u.Host = px.addr()

@@ -137,8 +137,14 @@ func (b *Backend) insertJobs(ctx context.Context, r runner, p *backend.JobEnqueu
 		}
 	}
 	inserted := make(map[string]backend.JobState, n)
+	var distinctQueues []string
+	for _, q := range queues {
+		if !slices.Contains(distinctQueues, q) {
+			distinctQueues = append(distinctQueues, q)
+		}
+	}
 	err := r.query(ctx, b.q.enqueue, []any{ids, kinds, queues, args, priorities, maxAttempts, timeouts, runAts,
-		uniqueKeys, uniqueStates, masks, tags, metas, p.Now, channel, states},
+		uniqueKeys, uniqueStates, masks, tags, metas, p.Now, channel, states, distinctQueues},
 		func(scan func(...any) error) error {
 			var id, st string
 			var notified int64
@@ -281,11 +287,11 @@ func (b *Backend) finish(ctx context.Context, r runner, p *backend.JobFinishPara
 	}
 	done := make(map[string]bool, len(p.Jobs))
 	err = r.query(ctx, b.q.finish, args, func(scan func(...any) error) error {
-		var id string
-		if err := scan(&id); err != nil {
+		var id, token string
+		if err := scan(&id, &token); err != nil {
 			return err
 		}
-		done[id] = true
+		done[id+"\x00"+token] = true
 		return nil
 	})
 	if err != nil {
@@ -293,7 +299,7 @@ func (b *Backend) finish(ctx context.Context, r runner, p *backend.JobFinishPara
 	}
 	res := &backend.JobFinishResult{}
 	for _, o := range p.Jobs {
-		if !done[o.ID] {
+		if !done[o.ID+"\x00"+o.LeaseToken] {
 			res.LeaseLost = append(res.LeaseLost, o.ID)
 		}
 	}

@@ -27,13 +27,13 @@ func (b *Backend) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams)
 	}
 	held := make(map[string]bool, n)
 	for rows.Next() {
-		var id string
+		var id, token string
 		var cancel bool
-		if err := rows.Scan(&id, &cancel); err != nil {
+		if err := rows.Scan(&id, &token, &cancel); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("postgres: extend leases: %w", err)
 		}
-		held[id] = true
+		held[id+"\x00"+token] = true
 		if cancel {
 			res.CancelRequested = append(res.CancelRequested, id)
 		}
@@ -42,7 +42,7 @@ func (b *Backend) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams)
 		return nil, fmt.Errorf("postgres: extend leases: %w", err)
 	}
 	for _, l := range p.Leases {
-		if !held[l.ID] {
+		if !held[l.ID+"\x00"+l.LeaseToken] {
 			res.Lost = append(res.Lost, l.ID)
 		}
 	}

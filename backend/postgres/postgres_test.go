@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"conveyor/backend"
+	"conveyor/backend/backendtest"
 )
 
 func TestSplitURL(t *testing.T) {
@@ -432,7 +433,7 @@ func TestTxEnqueue(t *testing.T) {
 	t.Run("SQLTx", func(t *testing.T) {
 		t.Parallel()
 		x := setup(t)
-		db, err := sql.Open("pgx", testPostgresURL())
+		db, err := sql.Open("pgx", backendtest.PostgresURL())
 		require.NoError(t, err)
 		defer db.Close()
 		for _, commit := range []bool{true, false} {

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"conveyor/backend/backendtest"
 )
 
 // privatePG is a PostgreSQL server started by one test (initdb + pg_ctl on a
@@ -32,7 +34,7 @@ func startPrivatePG(t testing.TB) *privatePG {
 	t.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
 	if len(bins) == 0 {
-		serviceUnavailable(t, fmt.Errorf("no pg_ctl under /usr/lib/postgresql/*/bin"))
+		backendtest.ServiceUnavailable(t, "PostgreSQL", fmt.Errorf("no pg_ctl under /usr/lib/postgresql/*/bin"))
 	}
 	p := &privatePG{t: t, bin: filepath.Dir(bins[len(bins)-1])}
 	dir, err := os.MkdirTemp("", "conveyor-pg-*")

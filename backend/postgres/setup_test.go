@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"conveyor/backend"
+	"conveyor/backend/backendtest"
 )
 
 // randomSchema returns a fresh schema name for one test.
@@ -51,12 +52,12 @@ func dropSchema(t testing.TB, pgURL, schema string) {
 // backend URL (with ?schema=) that opens the same store.
 func newTestBackend(t testing.TB) (*Backend, string) {
 	t.Helper()
-	pgURL := testPostgresURL()
+	pgURL := backendtest.PostgresURL()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, pgURL)
 	if err != nil {
-		serviceUnavailable(t, err)
+		backendtest.ServiceUnavailable(t, "PostgreSQL", err)
 	}
 	conn.Close(ctx)
 	schema := randomSchema()

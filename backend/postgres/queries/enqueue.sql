@@ -10,7 +10,8 @@
 --   $12 tags (JSON array text, '' = none), $13 meta (JSON text, '' = none),
 --   $14 now, $15 NOTIFY channel ('' = send no notification), $16 initial
 --   states (scheduled when run_at is after now, else queued; decided by the
---   caller at nanosecond precision).
+--   caller at nanosecond precision), $17 the distinct queue names (a queue
+--   exists once a job was enqueued to it, even after its jobs are gone).
 -- Output: one row (id, state, n) per stored job; jobs not stored are absent;
 --   n is the number of notifications sent (one per queue with queued jobs).
 WITH input AS (
@@ -36,6 +37,11 @@ ins AS (
   ORDER BY i.ord
   ON CONFLICT DO NOTHING
   RETURNING id, state, queue
+),
+registered AS (
+  INSERT INTO {{schema}}.queues (name)
+  SELECT unnest($17::text[])
+  ON CONFLICT (name) DO NOTHING
 ),
 notified AS (
   SELECT pg_notify($15, q.queue)

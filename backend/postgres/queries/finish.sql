@@ -5,7 +5,7 @@
 --   (AttemptError JSON text, '' = none), $6 run_at (retry, snoozed), $7 now,
 --   $8 new states (decided by the caller at nanosecond precision: a snooze
 --   until RunAt <= Now is queued, later is scheduled).
--- Output: the ids that were updated; the others lost their lease.
+-- Output: (id, token) of the outcomes applied; the others lost their lease.
 UPDATE {{schema}}.jobs j
 SET state = o.state,
     attempt = CASE WHEN o.outcome = 'snoozed' THEN j.attempt - 1 ELSE j.attempt END,
@@ -21,4 +21,4 @@ SET state = o.state,
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $8::text[])
      AS o(id, token, outcome, result, err, run_at, state)
 WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
-RETURNING j.id
+RETURNING j.id, o.token

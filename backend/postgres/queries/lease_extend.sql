@@ -1,10 +1,11 @@
 -- lease_extend: pushes many leases to $4 in one statement, fenced by token,
 -- storing progress when given.
 -- Inputs: $1 ids, $2 lease tokens, $3 progress (JSON text, '' = keep), $4 new expiry.
--- Output: (id, cancel_requested) of every lease still held; absent ids are lost.
+-- Output: (id, token, cancel_requested) of every lease still held; absent
+--   (id, token) pairs are lost.
 UPDATE {{schema}}.jobs j
 SET lease_expires_at = $4,
     progress = COALESCE(NULLIF(l.progress, '')::json, j.progress)
 FROM unnest($1::text[], $2::text[], $3::text[]) AS l(id, token, progress)
 WHERE j.id = l.id AND j.state = 'running' AND j.lease_token = l.token
-RETURNING j.id, j.cancel_requested
+RETURNING j.id, l.token, j.cancel_requested
