@@ -25,17 +25,22 @@ func checkInvariants(t *testing.T, b *Backend) {
 	for _, q := range b.queues {
 		counts[q] = new([numStates]int64)
 	}
+	inList := map[*entry]bool{}
+	for r := b.running.head; r != nil; r = r.runNext {
+		inList[r] = true
+	}
 	running := 0
-	for id, e := range b.jobs {
-		require.Equal(t, id, e.ID)
+	for e := range b.jobs.all() {
+		id := e.ID
+		require.Same(t, e, b.jobs.get(id))
 		counts[e.q][stateIndex(e.State)]++
 		if e.State == backend.StateRunning {
 			running++
-			_, ok := b.running[e]
-			require.True(t, ok, "running job %s not in the running set", id)
+			require.True(t, inList[e], "running job %s not in the running list", id)
 		}
 	}
-	require.Equal(t, running, len(b.running))
+	require.Equal(t, running, b.running.n)
+	require.Len(t, inList, running)
 	for _, q := range b.queues {
 		require.Equal(t, *counts[q], q.counts, "counts of %s", q.name)
 		liveIn := func(h *jobHeap, states ...backend.JobState) {
@@ -44,7 +49,7 @@ func checkInvariants(t *testing.T, b *Backend) {
 				if it.gen == it.e.gen {
 					n++
 					require.Contains(t, states, it.e.State)
-					require.Same(t, b.jobs[it.e.ID], it.e, "live item of a deleted job")
+					require.Same(t, b.jobs.get(it.e.ID), it.e, "live item of a deleted job")
 				}
 			}
 			require.Equal(t, n, h.live(), "live count of %s", q.name)

@@ -61,7 +61,7 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 	var woken *queue // the last queue signalled, to signal once per batch and queue
 	for i := range entries {
 		e := &entries[i]
-		if old := b.jobs[e.ID]; old != nil {
+		if old := b.jobs.get(e.ID); old != nil {
 			res.Jobs[i] = backend.EnqueueOutcome{ID: old.ID, Duplicate: true, State: old.State}
 			continue
 		}
@@ -74,7 +74,7 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 		}
 		e.q = b.queueFor(e.Queue)
 		e.q.counts[stateIndex(e.State)]++
-		b.jobs[e.ID] = e
+		b.jobs.put(e)
 		b.link(e)
 		res.Jobs[i] = backend.EnqueueOutcome{ID: e.ID, State: e.State}
 		if e.State == backend.StateQueued && woken != e.q {
@@ -126,7 +126,7 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		e.LeaseOwner = p.Owner
 		e.LeaseToken = token
 		e.LeaseExpiresAt = expires
-		b.running[e] = struct{}{}
+		b.running.add(e)
 		claimed = append(claimed, e)
 	}
 	return &backend.JobClaimResult{Jobs: cloneJobs(claimed)}, nil
@@ -154,12 +154,12 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 	}
 	var woken *queue
 	for _, o := range p.Jobs {
-		e := b.jobs[o.ID]
+		e := b.jobs.get(o.ID)
 		if e == nil || e.State != backend.StateRunning || o.LeaseToken == "" || e.LeaseToken != o.LeaseToken {
 			res.LeaseLost = append(res.LeaseLost, o.ID)
 			continue
 		}
-		delete(b.running, e)
+		b.running.remove(e)
 		e.clearLease()
 		switch o.Outcome {
 		case backend.OutcomeCompleted:
@@ -227,7 +227,7 @@ func (b *Backend) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams)
 	}
 	expires := p.Now.Add(p.Duration)
 	for _, l := range p.Leases {
-		e := b.jobs[l.ID]
+		e := b.jobs.get(l.ID)
 		if e == nil || e.State != backend.StateRunning || l.LeaseToken == "" || e.LeaseToken != l.LeaseToken {
 			res.Lost = append(res.Lost, l.ID)
 			continue
@@ -252,7 +252,7 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 		return nil, err
 	}
 	var expired []*entry
-	for e := range b.running {
+	for e := b.running.head; e != nil; e = e.runNext {
 		if e.LeaseExpiresAt.Before(p.Now) {
 			expired = append(expired, e)
 		}
@@ -265,7 +265,7 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 	}
 	res := &backend.JobRescueResult{Jobs: make([]backend.RescuedJob, 0, len(expired))}
 	for _, e := range expired {
-		delete(b.running, e)
+		b.running.remove(e)
 		owner := e.LeaseOwner
 		e.clearLease()
 		e.recordError(&backend.AttemptError{
@@ -334,7 +334,7 @@ func (b *Backend) JobGet(ctx context.Context, p *backend.JobGetParams) (*backend
 	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
-	e := b.jobs[p.ID]
+	e := b.jobs.get(p.ID)
 	if e == nil {
 		return nil, fmt.Errorf("job %s: %w", p.ID, backend.ErrNotFound)
 	}
@@ -368,7 +368,7 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 	// oldest kept, replaced whenever a newer match turns up.
 	top := make([]*entry, 0, limit+1)
 	older := func(i, j int) bool { return top[i].ID < top[j].ID }
-	for _, e := range b.jobs {
+	for e := range b.jobs.all() {
 		if !matches(e, p) {
 			continue
 		}
@@ -441,7 +441,7 @@ func (b *Backend) JobCancel(ctx context.Context, p *backend.JobCancelParams) (*b
 	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
-	e := b.jobs[p.ID]
+	e := b.jobs.get(p.ID)
 	if e == nil {
 		return nil, fmt.Errorf("cancel job %s: %w", p.ID, backend.ErrNotFound)
 	}
@@ -464,7 +464,7 @@ func (b *Backend) JobRetry(ctx context.Context, p *backend.JobRetryParams) (*bac
 	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
-	e := b.jobs[p.ID]
+	e := b.jobs.get(p.ID)
 	if e == nil {
 		return nil, fmt.Errorf("retry job %s: %w", p.ID, backend.ErrNotFound)
 	}
@@ -494,7 +494,7 @@ func (b *Backend) JobDelete(ctx context.Context, p *backend.JobDeleteParams) err
 	if err := b.check(ctx); err != nil {
 		return err
 	}
-	e := b.jobs[p.ID]
+	e := b.jobs.get(p.ID)
 	if e == nil {
 		return fmt.Errorf("delete job %s: %w", p.ID, backend.ErrNotFound)
 	}
@@ -517,7 +517,7 @@ func (b *Backend) JobPrune(ctx context.Context, p *backend.JobPruneParams) (*bac
 	if !p.State.Final() {
 		return res, nil
 	}
-	for _, e := range b.jobs {
+	for e := range b.jobs.all() {
 		if p.Limit > 0 && res.Deleted >= p.Limit {
 			break
 		}

@@ -26,9 +26,9 @@ type Backend struct {
 	mu     sync.Mutex
 	closed bool
 
-	jobs    map[string]*entry
+	jobs    jobIndex
 	queues  map[string]*queue
-	running map[*entry]struct{}
+	running runList
 	// unique maps a unique key to every stored job carrying it; whether one
 	// of them holds the key is decided by Job.HoldsUniqueKey at enqueue time,
 	// so state changes need no bookkeeping here.
@@ -56,6 +56,8 @@ type entry struct {
 	// q.waiting's while scheduled or retrying (see jobHeap).
 	gen   uint32
 	idKey idKey
+	// runPrev and runNext link the entry into Backend.running while running.
+	runPrev, runNext *entry
 }
 
 // queue holds one queue's heaps and per-state counts.
@@ -95,9 +97,8 @@ func New(_ context.Context, _ Config) (*Backend, error) {
 		return nil, fmt.Errorf("memory: seeding lease tokens: %w", err)
 	}
 	return &Backend{
-		jobs:     make(map[string]*entry),
+		jobs:     newJobIndex(),
 		queues:   make(map[string]*queue),
-		running:  make(map[*entry]struct{}),
 		unique:   make(map[string][]*entry),
 		records:  make(map[string]map[string]*backend.Record),
 		watchers: make(map[*watcher]struct{}),
@@ -213,7 +214,7 @@ func (b *Backend) unlink(e *entry) {
 	case backend.StateScheduled, backend.StateRetrying:
 		e.q.waiting.drop(e)
 	case backend.StateRunning:
-		delete(b.running, e)
+		b.running.remove(e)
 	}
 }
 
@@ -225,7 +226,7 @@ func (b *Backend) link(e *entry) {
 	case backend.StateScheduled, backend.StateRetrying:
 		e.q.waiting.push(e)
 	case backend.StateRunning:
-		b.running[e] = struct{}{}
+		b.running.add(e)
 	}
 }
 
@@ -233,7 +234,7 @@ func (b *Backend) link(e *entry) {
 func (b *Backend) remove(e *entry) {
 	b.unlink(e)
 	e.q.counts[stateIndex(e.State)]--
-	delete(b.jobs, e.ID)
+	b.jobs.del(e)
 	if e.UniqueKey != "" {
 		list := b.unique[e.UniqueKey]
 		for i, x := range list {

@@ -74,7 +74,7 @@ func (b *Backend) QueuePurge(ctx context.Context, p *backend.QueuePurgeParams) (
 	if q == nil {
 		return res, nil
 	}
-	for _, e := range b.jobs {
+	for e := range b.jobs.all() {
 		if e.q == q && e.State != backend.StateRunning {
 			b.remove(e)
 			res.Deleted++
