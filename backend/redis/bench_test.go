@@ -20,7 +20,7 @@ import (
 func BenchmarkEnqueueSingle(b *testing.B) {
 	be := setup(b)
 	b.SetParallelism(max(1, 16/max(1, testingProcs())))
-	cpu0 := serverCPU(b, be)
+	cpu0, calls0 := serverCPU(b, be), serverCalls(b, be)
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -32,6 +32,7 @@ func BenchmarkEnqueueSingle(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
 	reportServerCPU(b, be, cpu0, b.N)
+	b.ReportMetric(float64(serverCalls(b, be)-calls0-2)/float64(b.N), "cmds/job")
 }
 
 // BenchmarkEnqueueBatch enqueues 1000 jobs per call.
@@ -39,7 +40,7 @@ func BenchmarkEnqueueBatch(b *testing.B) {
 	be := setup(b)
 	jobs := make([]*backend.JobInsert, 1000)
 	var elapsed time.Duration
-	cpu0 := serverCPU(b, be)
+	cpu0, calls0 := serverCPU(b, be), serverCalls(b, be)
 	for b.Loop() {
 		b.StopTimer()
 		for i := range jobs {
@@ -54,6 +55,7 @@ func BenchmarkEnqueueBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(jobs))/elapsed.Seconds(), "jobs/s")
 	reportServerCPU(b, be, cpu0, b.N*len(jobs))
+	b.ReportMetric(float64(serverCalls(b, be)-calls0-2)/float64(b.N*len(jobs)), "cmds/job")
 }
 
 // BenchmarkClaimFinish claims 1000 jobs in one call and completes them in
@@ -63,6 +65,7 @@ func BenchmarkClaimFinish(b *testing.B) {
 	jobs := make([]*backend.JobInsert, 1000)
 	outs := make([]*backend.JobOutcome, 1000)
 	var elapsed, cpu time.Duration
+	var calls int64
 	for b.Loop() {
 		b.StopTimer()
 		for i := range jobs {
@@ -72,7 +75,7 @@ func BenchmarkClaimFinish(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		cpu0 := serverCPU(b, be)
+		cpu0, calls0 := serverCPU(b, be), serverCalls(b, be)
 		start := time.Now()
 		res, err := be.JobClaim(b.Context(), &backend.JobClaimParams{Queue: "bench", Limit: 1000, Owner: "w", LeaseDuration: time.Minute, Now: t0})
 		if err != nil || len(res.Jobs) != 1000 {
@@ -87,7 +90,9 @@ func BenchmarkClaimFinish(b *testing.B) {
 		}
 		elapsed += time.Since(start)
 		cpu += serverCPU(b, be) - cpu0
+		calls += serverCalls(b, be) - calls0 - 2
 	}
+	b.ReportMetric(float64(calls)/float64(b.N*len(jobs)), "cmds/job")
 	b.ReportMetric(float64(b.N*len(jobs))/elapsed.Seconds(), "jobs/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*len(jobs)), "server-µs/job")
 }
@@ -109,6 +114,26 @@ func serverCPU(b *testing.B, be *Backend) time.Duration {
 		}
 	}
 	return time.Duration(total * float64(time.Second))
+}
+
+// serverCalls returns the number of commands the server ran so far (INFO
+// commandstats, which counts commands run by scripts too).
+func serverCalls(b *testing.B, be *Backend) int64 {
+	info, err := be.rdb.Info(b.Context(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total int64
+	for _, line := range strings.Split(info, "\n") {
+		_, rest, ok := strings.Cut(line, "calls=")
+		if !ok {
+			continue
+		}
+		n, _, _ := strings.Cut(rest, ",")
+		v, _ := strconv.ParseInt(n, 10, 64)
+		total += v
+	}
+	return total
 }
 
 // reportServerCPU reports the server CPU µs per job since cpu0.

@@ -38,7 +38,8 @@
 // p priority, ma max attempts, a attempt, s state, r run_at (ns), rs run_at
 // (17-digit µs), uk/us unique key and states, res result, e errors (a JSON
 // array), pg progress, st/ft started/finished (ns), lo/lt/le lease owner,
-// token and expiry, cr cancel requested.
+// token and expiry (left in place when the job stops running and ignored
+// then, saving a write per finish), cr cancel requested.
 //
 // Cluster: job IDs do not name their queue, so operations by ID alone (get,
 // cancel, retry, delete) first look the queue up in P:ids (one extra round
@@ -73,8 +74,11 @@
 //
 // # Maintenance
 //
-// JobClaim promotes due jobs itself (Capabilities.NeedsPromoter is false);
-// JobPromote exists to keep counts honest and wake workers. Expired leases
+// JobClaim promotes due jobs itself, so no due job waits for a promoter;
+// Capabilities.NeedsPromoter is still true because the periodic JobPromote
+// (every 200 ms by default in the worker) is what publishes a wake-up when a
+// scheduled or retrying job falls due, so idle workers start it at once
+// rather than at their next fallback poll; it also keeps state counts honest. Expired leases
 // are handed back by JobRescue (run by the maintenance rescuer). There are no
 // TTLs: finished jobs stay until JobPrune deletes them
 // (Capabilities.NeedsPruner). Results, errors and progress are stored as the

@@ -351,6 +351,33 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 		return nil, fmt.Errorf("promote: %w", err)
 	}
 	res := &backend.JobPromoteResult{}
+	if p.Limit <= 0 {
+		// No limit (the promoter's periodic call): every queue in one
+		// pipelined round trip, again for the queues that filled a batch.
+		for len(queues) > 0 {
+			cmds := make([]*goredis.Cmd, len(queues))
+			if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
+				for i, q := range queues {
+					cmds[i] = scriptPromote.EvalSha(ctx, pipe, b.k.queueKeys(q), append(b.commonArgs(q, 2), usStr(now), b.batch)...)
+				}
+			}); err != nil {
+				return nil, fmt.Errorf("promote: %w", err)
+			}
+			var more []string
+			for i, c := range cmds {
+				got, err := c.Int()
+				if err != nil {
+					return nil, fmt.Errorf("promote %s: %w", queues[i], err)
+				}
+				res.Promoted += got
+				if got == b.batch {
+					more = append(more, queues[i])
+				}
+			}
+			queues = more
+		}
+		return res, nil
+	}
 	for _, q := range queues {
 		for {
 			n := b.batchLimit(p.Limit, res.Promoted)

@@ -155,8 +155,11 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	return backend.Capabilities{
 		Name: "redis",
 		Wake: true,
-		// JobClaim promotes due scheduled and retrying jobs itself.
-		NeedsPromoter: false,
+		// JobClaim takes due scheduled and retrying jobs itself, but a
+		// periodic JobPromote is what publishes the wake-up when a scheduled
+		// job falls due, so idle workers start it at once instead of at
+		// their next fallback poll.
+		NeedsPromoter: true,
 		// No TTLs: finished jobs stay until JobPrune removes them.
 		NeedsPruner: true,
 		Durability: "as the server's persistence: with appendonly yes and appendfsync always an acknowledged " +
