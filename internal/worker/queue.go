@@ -231,8 +231,7 @@ func (w *Worker) execute(t *task) {
 		w.cfg.Observer.JobFinished(j, t.out.Outcome, elapsed)
 	}
 	w.logOutcome(t, err, cause, elapsed)
-	w.doneExecuting(t)
-	w.comp.add(t)
+	w.report(t)
 }
 
 // unknownKind snoozes a job no handler here knows: not an attempt, so it
@@ -244,8 +243,7 @@ func (w *Worker) unknownKind(t *task) {
 	runAt := w.cfg.Clock.Now().Add(w.cfg.UnknownKindDelay)
 	t.out = backend.JobOutcome{ID: t.job.ID, LeaseToken: t.job.LeaseToken, Outcome: backend.OutcomeSnoozed, RunAt: runAt}
 	w.log.Warn("no handler registered for this kind here; job snoozed", append(jobAttrs(t.job), "run_at", runAt)...)
-	w.doneExecuting(t)
-	w.comp.add(t)
+	w.report(t)
 }
 
 // classify turns an attempt's result into the outcome to report.

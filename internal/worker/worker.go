@@ -335,20 +335,20 @@ func (w *Worker) abandonRunning() int {
 	for _, t := range ts {
 		t.out = backend.JobOutcome{ID: t.job.ID, LeaseToken: t.job.LeaseToken, Outcome: backend.OutcomeSnoozed, RunAt: now}
 		w.log.Warn("job handed back at shutdown; its handler ignored cancellation", jobAttrs(t.job)...)
-		w.doneExecuting(t)
-		w.comp.add(t)
+		w.report(t)
 	}
 	return len(ts)
 }
 
-// doneExecuting counts a handler as finished.
-func (w *Worker) doneExecuting(t *task) {
+// report hands t's outcome (t.out) to the completer, then counts its
+// handler as finished. In that order: Stop takes "no handler executing" to
+// mean every outcome is with the completer.
+func (w *Worker) report(t *task) {
+	w.comp.add(t)
 	t.q.executing.Add(-1)
 	if w.executing.Add(-1) == 0 {
-		select {
-		case w.idle <- struct{}{}:
-		default:
-		}
+		signal(w.idle)
+		signal(w.comp.kick) // nothing else will join the batch soon
 	}
 }
 

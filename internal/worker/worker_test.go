@@ -315,3 +315,30 @@ func TestExecuteRecoversPanic(t *testing.T) {
 	require.Equal(t, "boom", pe.Value)
 	require.Contains(t, pe.Stack, "TestExecuteRecoversPanic")
 }
+
+func TestStopReportsEveryOutcome(t *testing.T) {
+	// Stop right after the last handler returned: every outcome must still
+	// be reported (regression: an outcome handed to the completer after its
+	// final flush was lost).
+	b := setup(t)
+	const n = 200
+	for range 5 {
+		var runs atomic.Int64
+		all := make(chan struct{})
+		b.kind = map[string]*Kind{"k": {Handler: HandlerFunc(func(context.Context, *backend.Job) (json.RawMessage, error) {
+			if runs.Add(1) == n {
+				close(all)
+			}
+			return nil, nil
+		})}}
+		ids := b.enqueue(n, "k")
+		w := b.start(func(c *Config) { c.Queues = map[string]int{"default": 64} })
+		<-all
+		require.NoError(t, w.Stop(context.Background()))
+		for _, id := range ids {
+			j, err := b.b.JobGet(b.ctx, &backend.JobGetParams{ID: id})
+			require.NoError(t, err)
+			require.Equal(t, backend.StateCompleted, j.State, "reported before Stop returned")
+		}
+	}
+}
