@@ -208,6 +208,8 @@ func TestFaultServerRestart(t *testing.T) {
 	enqueue(t, b, t0, batch...)
 	running := claim(t, b, "q", 50, t0, 30*time.Second)
 	require.Len(t, running, 50)
+	watch, err := b.QueueWatch(ctx, &backend.QueueWatchParams{Queues: []string{"w"}})
+	require.NoError(t, err)
 
 	var mu sync.Mutex
 	var failures, afterRestart atomic.Int64
@@ -247,6 +249,17 @@ func TestFaultServerRestart(t *testing.T) {
 	close(stop)
 	<-done
 	t.Logf("acknowledged %d enqueues, %d failed while the server was down", len(acked), failures.Load())
+
+	// The wake-up subscription comes back by itself too.
+	require.Eventually(t, func() bool {
+		enqueue(t, b, t0, insert("w"))
+		select {
+		case q := <-watch.C:
+			return q == "w"
+		case <-time.After(50 * time.Millisecond):
+			return false
+		}
+	}, 30*time.Second, time.Millisecond, "QueueWatch resubscribes after the restart")
 
 	// Every acknowledged enqueue is there.
 	for _, id := range acked {
