@@ -1,0 +1,280 @@
+package nats
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"conveyor/backend"
+
+	natsio "github.com/nats-io/nats.go"
+)
+
+// Claim tuning.
+const (
+	// minWindow is the fewest ready messages a claim fetches from one
+	// priority, so that run_at and ID order hold within that window even
+	// for Limit 1; extra messages go straight back (Nak).
+	minWindow = 64
+	// A message whose record is missing or not queued is either stale (its
+	// job moved on) or early (the record write that follows it has not
+	// landed yet). It is retried after staleDelay and dropped after
+	// staleDeliveries deliveries (about 2 s).
+	staleDelay      = 100 * time.Millisecond
+	staleDeliveries = 20
+)
+
+// readyMsg is one fetched ready message.
+type readyMsg struct {
+	msg   *natsio.Msg
+	runAt int64
+	id    string
+}
+
+// JobClaim takes up to Limit jobs of a queue. NATS has no priorities, so
+// each priority has its own subject and pull consumer, fetched highest
+// first. Within a priority a window of ready messages (at least minWindow)
+// is fetched and ordered by run_at then ID; claiming is a compare-and-set
+// of each record from queued to running with a fresh lease token, and only
+// then is the message acknowledged. Fencing never rests on acks (a late ack
+// may land, nats-server #4786): a message whose record is not queued is
+// simply dropped.
+//
+// Order holds exactly across priorities, and within a priority among the
+// messages of one window; a queue holding more than a window of ready
+// jobs of one priority is served in enqueue order beyond the window, which
+// is run_at order unless jobs were enqueued with run_at in the past.
+func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {
+	if err := b.check(ctx); err != nil {
+		return nil, err
+	}
+	res := &backend.JobClaimResult{}
+	if p.Limit <= 0 {
+		return res, nil
+	}
+	q, _, err := b.getQueue(ctx, p.Queue)
+	if err != nil || q == nil || q.Paused {
+		return res, err
+	}
+	prios := slices.Clone(q.Priorities)
+	slices.SortFunc(prios, func(x, y int) int { return cmp.Compare(y, x) })
+	for _, prio := range prios {
+		c, err := b.consumer(ctx, p.Queue, prio, false)
+		if err != nil {
+			return res, err
+		}
+		if !c {
+			continue
+		}
+		name := b.names.consumerName(p.Queue, prio)
+		// The first fetch may wait briefly for a consumer that looks empty;
+		// later ones do not, and the priority counts as drained once a
+		// fetch returns nothing (a short fetch alone does not prove it: the
+		// server may still be counting messages just published).
+		wait := b.fetchWait
+		for len(res.Jobs) < p.Limit {
+			need := p.Limit - len(res.Jobs)
+			window := max(need, minWindow)
+			msgs, err := b.fetch(ctx, name, window, wait)
+			for try := 0; errors.Is(err, errBusy) && try < busyRetries; try++ {
+				select {
+				case <-time.After(busyPause):
+				case <-ctx.Done():
+					return res, ctx.Err()
+				}
+				msgs, err = b.fetch(ctx, name, window, wait)
+			}
+			if errors.Is(err, errBusy) {
+				err = nil
+			}
+			if err != nil {
+				return res, err
+			}
+			if len(msgs) == 0 {
+				break
+			}
+			wait = 0
+			got, err := b.claimFrom(ctx, msgs, need, p)
+			res.Jobs = append(res.Jobs, got...)
+			if err != nil {
+				return res, err
+			}
+		}
+		if len(res.Jobs) >= p.Limit {
+			break
+		}
+	}
+	return res, nil
+}
+
+// fetchWait bounds how long a fetch waits when the consumer looks empty.
+// The server counts new and nak'ed messages asynchronously, so a pull that
+// arrives right after a publish may see none; a pull with both no_wait and
+// expires waits up to fetchWait for the first message and then returns at
+// once with whatever is available (a plain no_wait pull would answer "no
+// messages", and a plain expiring pull would wait for the whole batch).
+const fetchWait = 20 * time.Millisecond
+
+// errBusy reports a pull refused because other pulls were waiting.
+var errBusy = errors.New("pull requests pending")
+
+// busyRetries and busyPause bound the retries of a refused pull.
+const (
+	busyRetries = 10
+	busyPause   = 5 * time.Millisecond
+)
+
+// fetch takes up to n ready messages of a consumer. It speaks the pull
+// protocol directly because the client library has no way to send no_wait
+// together with expires.
+func (b *Backend) fetch(ctx context.Context, consumer string, n int, wait time.Duration) ([]readyMsg, error) {
+	inbox := b.nc.NewInbox()
+	ch := make(chan *natsio.Msg, n+4)
+	sub, err := b.nc.ChanSubscribe(inbox, ch)
+	if err != nil {
+		return nil, b.wrap("fetch", err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	req := fmt.Appendf(nil, `{"batch":%d,"no_wait":true}`, n)
+	if wait > 0 {
+		req = fmt.Appendf(nil, `{"batch":%d,"no_wait":true,"expires":%d}`, n, wait.Nanoseconds())
+	}
+	subj := "$JS.API.CONSUMER.MSG.NEXT." + b.names.readyStream() + "." + consumer
+	if err := b.nc.PublishRequest(subj, inbox, req); err != nil {
+		return nil, b.wrap("fetch", err)
+	}
+	timeout := time.NewTimer(wait + 5*time.Second)
+	defer timeout.Stop()
+	var out []readyMsg
+	for len(out) < n {
+		select {
+		case m := <-ch:
+			if len(m.Data) == 0 && m.Header.Get("Status") != "" {
+				switch m.Header.Get("Status") {
+				case "100": // heartbeat
+					continue
+				case "408":
+					if len(out) == 0 && m.Header.Get("Description") == "Requests Pending" {
+						// Other claimers' pull requests are ahead of
+						// this one: not a sign of an empty queue.
+						return nil, errBusy
+					}
+					return out, nil // expired
+				case "404", "409":
+					return out, nil // no messages, or over a limit
+				}
+				return out, b.wrap("fetch", fmt.Errorf("status %s %s", m.Header.Get("Status"), m.Header.Get("Description")))
+			}
+			if m.Reply == "" {
+				return out, b.wrap("fetch", fmt.Errorf("unexpected reply: %s", m.Data))
+			}
+			ms, id, ok := parseReadyPayload(m.Data)
+			if !ok {
+				_ = m.Ack() // not ours: drop
+				continue
+			}
+			out = append(out, readyMsg{msg: m, runAt: ms, id: id})
+		case <-timeout.C:
+			return out, nil
+		case <-ctx.Done():
+			// Messages received so far come back after AckWait.
+			return nil, ctx.Err()
+		}
+	}
+	return out, nil
+}
+
+// claimFrom claims up to need jobs from fetched messages in (run_at, ID)
+// order and hands back the messages it did not use.
+func (b *Backend) claimFrom(ctx context.Context, msgs []readyMsg, need int, p *backend.JobClaimParams) ([]*backend.Job, error) {
+	slices.SortFunc(msgs, func(x, y readyMsg) int { return cmp.Or(cmp.Compare(x.runAt, y.runAt), cmp.Compare(x.id, y.id)) })
+	var out []*backend.Job
+	next := 0
+	expires := p.Now.Add(p.LeaseDuration)
+	apply := func(j *backend.Job) error {
+		if j.State != backend.StateQueued {
+			return errSkip
+		}
+		j.State = backend.StateRunning
+		j.Attempt++
+		j.StartedAt = p.Now
+		j.LeaseOwner = p.Owner
+		j.LeaseToken = rand.Text()
+		j.LeaseExpiresAt = expires
+		return nil
+	}
+	var err error
+	for len(out) < need && next < len(msgs) && err == nil {
+		take := msgs[next:min(len(msgs), next+need-len(out))]
+		next += len(take)
+		steps := make([]*step, 0, len(take))
+		inBatch := map[string]bool{}
+		var dups []readyMsg
+		var used []readyMsg
+		for _, m := range take {
+			if inBatch[m.id] {
+				dups = append(dups, m)
+				continue
+			}
+			inBatch[m.id] = true
+			steps = append(steps, &step{id: m.id, apply: apply})
+			used = append(used, m)
+		}
+		err = b.transition(ctx, steps)
+		for i, s := range steps {
+			switch {
+			case s.done && s.err == nil:
+				out = append(out, s.job)
+				_ = used[i].msg.Ack()
+			case s.done:
+				dropOrRetry(used[i].msg)
+			default:
+				// Unresolved (store error): redelivered after AckWait.
+			}
+		}
+		for _, m := range dups {
+			dropOrRetry(m.msg)
+		}
+	}
+	b.handBack(ctx, msgs[next:])
+	return out, err
+}
+
+// handBack returns unused messages to the consumer and waits until the
+// server processed each return (a nak sent as a request is answered after
+// it took effect), so the next fetch, from any claimer, sees them again.
+// Fire-and-forget naks are processed asynchronously by recent servers and
+// a claimer could find the queue empty while they are in flight.
+func (b *Backend) handBack(ctx context.Context, msgs []readyMsg) {
+	if len(msgs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, m := range msgs {
+		wg.Go(func() {
+			if _, err := b.nc.RequestWithContext(ctx, m.msg.Reply, []byte("-NAK")); err != nil {
+				_ = m.msg.Nak()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// dropOrRetry handles a message whose record is not claimable: retried a
+// little later in case its record write is still in flight, dropped after
+// staleDeliveries deliveries.
+func dropOrRetry(m *natsio.Msg) {
+	md, err := m.Metadata()
+	if err != nil || md.NumDelivered >= staleDeliveries {
+		_ = m.Ack()
+		return
+	}
+	_ = m.NakWithDelay(staleDelay)
+}

@@ -1,0 +1,286 @@
+package nats
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"conveyor/backend"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// JobEnqueue stores jobs. Jobs without a unique key go through two
+// pipelined rounds for the whole batch: ready messages (or scheduled-index
+// keys) first, then the records, created with "must not exist". Jobs with a
+// unique key first take the key (create-if-absent in the uniq bucket), one
+// key at a time in insert order, distinct keys concurrently.
+//
+// An insert whose ID is already stored is reported as a duplicate of that
+// job: a producer that retries an enqueue after a timeout gets one job.
+func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (*backend.JobEnqueueResult, error) {
+	if err := b.check(ctx); err != nil {
+		return nil, err
+	}
+	jobs := make([]*backend.Job, len(p.Jobs))
+	for i, in := range p.Jobs {
+		if in == nil || in.ID == "" || in.Queue == "" || in.Kind == "" {
+			return nil, fmt.Errorf("nats: enqueue: job %d needs an ID, a kind and a queue", i)
+		}
+		if !validKeyToken(in.ID) {
+			return nil, fmt.Errorf("nats: enqueue: job ID %q: want letters, digits, '-' or '_'", in.ID)
+		}
+		jobs[i] = newJob(in, p.Now)
+	}
+	if err := b.ensureQueues(ctx, jobs); err != nil {
+		return nil, err
+	}
+	res := &backend.JobEnqueueResult{Jobs: make([]backend.EnqueueOutcome, len(jobs))}
+	var plain []int
+	groups := map[string][]int{}
+	var keys []string
+	for i, j := range jobs {
+		if j.UniqueKey == "" {
+			plain = append(plain, i)
+			continue
+		}
+		if _, ok := groups[j.UniqueKey]; !ok {
+			keys = append(keys, j.UniqueKey)
+		}
+		groups[j.UniqueKey] = append(groups[j.UniqueKey], i)
+	}
+	if len(plain) > 0 {
+		batch := make([]*backend.Job, len(plain))
+		for k, i := range plain {
+			batch[k] = jobs[i]
+		}
+		outs, err := b.store(ctx, batch)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range plain {
+			res.Jobs[i] = outs[k]
+		}
+	}
+	if len(keys) > 0 {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var firstErr error
+		sem := make(chan struct{}, 32)
+		for _, key := range keys {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				for _, i := range groups[key] {
+					out, err := b.storeUnique(ctx, jobs[i])
+					if err != nil {
+						mu.Lock()
+						firstErr = cmpErr(firstErr, err)
+						mu.Unlock()
+						return
+					}
+					res.Jobs[i] = out
+				}
+			})
+		}
+		wg.Wait()
+		if firstErr != nil {
+			return nil, firstErr
+		}
+	}
+	woken := map[string]bool{}
+	for i, o := range res.Jobs {
+		if !o.Duplicate && o.State == backend.StateQueued && !woken[jobs[i].Queue] {
+			woken[jobs[i].Queue] = true
+			b.wake(jobs[i].Queue)
+		}
+	}
+	return res, nil
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// validKeyToken reports whether s can be a KV key token.
+func validKeyToken(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// newJob builds the record of an insert at now.
+func newJob(in *backend.JobInsert, now time.Time) *backend.Job {
+	j := &backend.Job{
+		ID:           in.ID,
+		Kind:         in.Kind,
+		Queue:        in.Queue,
+		Args:         slices.Clone(in.Args),
+		Priority:     in.Priority,
+		MaxAttempts:  in.MaxAttempts,
+		Timeout:      in.Timeout,
+		RunAt:        in.RunAt,
+		UniqueKey:    in.UniqueKey,
+		UniqueStates: slices.Clone(in.UniqueStates),
+		Tags:         slices.Clone(in.Tags),
+		Meta:         slices.Clone(in.Meta),
+		EnqueuedAt:   now,
+		State:        backend.StateQueued,
+	}
+	if j.RunAt.IsZero() {
+		j.RunAt = now
+	}
+	if j.RunAt.After(now) {
+		j.State = backend.StateScheduled
+	}
+	return j
+}
+
+// indexWrite is the write that makes a new job findable: its ready message
+// when queued, its scheduled-index key otherwise.
+func (b *Backend) indexWrite(j *backend.Job) write {
+	if j.State == backend.StateQueued {
+		return write{subject: b.names.readySubject(j.Queue, j.Priority), data: readyPayload(j.RunAt, j.ID), expect: expectNone}
+	}
+	return write{subject: kvSubject(b.names.schedBucket(), schedKey(j.RunAt, j.ID)), expect: expectNone}
+}
+
+// store writes new jobs: index entries first, then the records with
+// create-if-absent, both rounds pipelined. A record that already exists is
+// reported as a duplicate of itself (its index entry was written again,
+// which is harmless: claims ignore messages whose record is not queued).
+func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.EnqueueOutcome, error) {
+	ws := make([]write, len(jobs))
+	for i, j := range jobs {
+		ws[i] = b.indexWrite(j)
+	}
+	if err := firstErr(b.writeAll(ctx, ws)); err != nil {
+		return nil, fmt.Errorf("nats: enqueue: %w", err)
+	}
+	for i, j := range jobs {
+		data, err := json.Marshal(j)
+		if err != nil {
+			return nil, fmt.Errorf("nats: encode job %s: %w", j.ID, err)
+		}
+		ws[i] = write{subject: kvSubject(b.names.jobsBucket(), j.ID), data: data, expect: 0}
+	}
+	rs := b.writeAll(ctx, ws)
+	outs := make([]backend.EnqueueOutcome, len(jobs))
+	for i, j := range jobs {
+		switch {
+		case rs[i].err == nil:
+			outs[i] = backend.EnqueueOutcome{ID: j.ID, State: j.State}
+		case errors.Is(rs[i].err, errCASConflict):
+			e := b.getJob(ctx, j.ID)
+			if e.err != nil {
+				return nil, e.err
+			}
+			if e.job == nil {
+				return nil, fmt.Errorf("nats: enqueue job %s: conflicting record vanished", j.ID)
+			}
+			outs[i] = backend.EnqueueOutcome{ID: j.ID, Duplicate: true, State: e.job.State}
+		default:
+			return nil, fmt.Errorf("nats: enqueue: %w", rs[i].err)
+		}
+	}
+	return outs, nil
+}
+
+// Unique-key takeover timing: a key whose holder record is missing may
+// belong to an enqueue in flight (key taken, record not yet written), so it
+// is re-checked for holderGrace before being taken over.
+const (
+	holderGrace = 500 * time.Millisecond
+	holderPoll  = 25 * time.Millisecond
+)
+
+// storeUnique stores one job with a unique key. The uniq bucket maps the
+// key's hash to the ID of the job that took it last; whether that job still
+// holds it is decided by its record (Job.HoldsUniqueKey), so state changes
+// need no bookkeeping. Taking the key is a KV create, or an update
+// conditional on the revision that named a non-holder: of N concurrent
+// enqueuers exactly one wins, the others read the winner as holder.
+func (b *Backend) storeUnique(ctx context.Context, j *backend.Job) (backend.EnqueueOutcome, error) {
+	ukey := uniqKey(j.UniqueKey)
+	var waited time.Duration
+	for {
+		if err := ctx.Err(); err != nil {
+			return backend.EnqueueOutcome{}, err
+		}
+		_, err := b.uniq.Create(ctx, ukey, []byte(j.ID))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return backend.EnqueueOutcome{}, b.wrap("take unique key", err)
+		}
+		e, err := b.uniq.Get(ctx, ukey)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // deleted meanwhile: create again
+		}
+		if err != nil {
+			return backend.EnqueueOutcome{}, b.wrap("read unique key", err)
+		}
+		holderID := string(e.Value())
+		h := b.getJob(ctx, holderID)
+		if h.err != nil {
+			return backend.EnqueueOutcome{}, h.err
+		}
+		if holderID == j.ID {
+			if h.job != nil {
+				return backend.EnqueueOutcome{ID: j.ID, Duplicate: true, State: h.job.State}, nil
+			}
+			break // our own earlier attempt took the key but stored nothing
+		}
+		if h.job != nil && h.job.UniqueKey == j.UniqueKey && h.job.HoldsUniqueKey() {
+			return backend.EnqueueOutcome{ID: holderID, Duplicate: true, State: h.job.State}, nil
+		}
+		if h.job == nil && waited < holderGrace {
+			// Maybe an enqueue in flight; give it time to write its record.
+			select {
+			case <-time.After(holderPoll):
+			case <-ctx.Done():
+				return backend.EnqueueOutcome{}, ctx.Err()
+			}
+			waited += holderPoll
+			continue
+		}
+		if _, err := b.uniq.Update(ctx, ukey, []byte(j.ID), e.Revision()); err == nil {
+			break
+		} else if !isConflict(err) {
+			return backend.EnqueueOutcome{}, b.wrap("take over unique key", err)
+		}
+	}
+	outs, err := b.store(ctx, []*backend.Job{j})
+	if err != nil {
+		return backend.EnqueueOutcome{}, err
+	}
+	return outs[0], nil
+}
+
+// releaseUnique deletes the uniq entry of deleted jobs that still name
+// them, so the next enqueue with the key need not wait out holderGrace.
+// Best effort.
+func (b *Backend) releaseUnique(ctx context.Context, jobs []*backend.Job) {
+	for _, j := range jobs {
+		if j.UniqueKey == "" {
+			continue
+		}
+		ukey := uniqKey(j.UniqueKey)
+		e, err := b.uniq.Get(ctx, ukey)
+		if err != nil || string(e.Value()) != j.ID {
+			continue
+		}
+		_ = b.uniq.Delete(ctx, ukey, jetstream.LastRevision(e.Revision()))
+	}
+}

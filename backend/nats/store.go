@@ -1,0 +1,338 @@
+package nats
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"conveyor/backend"
+
+	natsio "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// This file is the storage layer every operation goes through: pipelined
+// writes (many async publishes awaited together, never one round trip per
+// job), concurrent reads, and the compare-and-set transition loop.
+
+// expectNone marks a write without a revision condition.
+const expectNone = ^uint64(0)
+
+// write is one raw publish to a stream subject, usually a KV key.
+type write struct {
+	subject string
+	data    []byte
+	// expect is the revision the subject must have (0: must not exist);
+	// expectNone writes unconditionally. This header is what makes a KV
+	// write a compare-and-set.
+	expect uint64
+	// del writes a KV delete marker instead of a value.
+	del bool
+}
+
+// writeResult is the outcome of one write.
+type writeResult struct {
+	rev uint64
+	err error
+}
+
+// errCASConflict reports that a conditional write found another revision.
+var errCASConflict = errors.New("nats: revision conflict")
+
+// isConflict reports whether err is JetStream's "wrong last sequence".
+func isConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+	}
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
+}
+
+// writeAll publishes every write asynchronously, then waits for all acks.
+// A conflicting condition yields errCASConflict in that write's result;
+// any other failure is returned in the result too, so callers decide.
+func (b *Backend) writeAll(ctx context.Context, ws []write) []writeResult {
+	res := make([]writeResult, len(ws))
+	futs := make([]jetstream.PubAckFuture, len(ws))
+	for i, w := range ws {
+		m := natsio.NewMsg(w.subject)
+		m.Data = w.data
+		if w.del {
+			m.Header.Set("KV-Operation", "DEL")
+		}
+		if w.expect != expectNone {
+			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.expect, 10))
+		}
+		f, err := b.js.PublishMsgAsync(m)
+		if err != nil {
+			res[i].err = b.wrap("publish", err)
+			continue
+		}
+		futs[i] = f
+	}
+	for i, f := range futs {
+		if f == nil {
+			continue
+		}
+		select {
+		case ack := <-f.Ok():
+			res[i].rev = ack.Sequence
+		case err := <-f.Err():
+			if isConflict(err) {
+				res[i].err = errCASConflict
+			} else {
+				res[i].err = b.wrap("publish "+ws[i].subject, err)
+			}
+		case <-ctx.Done():
+			res[i].err = ctx.Err()
+		}
+	}
+	return res
+}
+
+// firstErr returns the first error of results that is not a conflict.
+func firstErr(rs []writeResult) error {
+	for _, r := range rs {
+		if r.err != nil && !errors.Is(r.err, errCASConflict) {
+			return r.err
+		}
+	}
+	return nil
+}
+
+// readParallelism bounds concurrent KV reads of one call.
+const readParallelism = 64
+
+// entry is one read job record.
+type entry struct {
+	job *backend.Job // nil: not found
+	rev uint64
+	err error
+}
+
+// getJobs reads many job records concurrently.
+func (b *Backend) getJobs(ctx context.Context, ids []string) []entry {
+	out := make([]entry, len(ids))
+	if len(ids) == 1 {
+		out[0] = b.getJob(ctx, ids[0])
+		return out
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, readParallelism)
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i] = b.getJob(ctx, id)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// getJob reads one job record.
+func (b *Backend) getJob(ctx context.Context, id string) entry {
+	e, err := b.jobs.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
+		return entry{}
+	}
+	if err != nil {
+		return entry{err: b.wrap("get job "+id, err)}
+	}
+	j := new(backend.Job)
+	if err := json.Unmarshal(e.Value(), j); err != nil {
+		return entry{err: fmt.Errorf("nats: decode job %s: %w", id, err)}
+	}
+	return entry{job: j, rev: e.Revision()}
+}
+
+// cached is a record this process wrote last, kept while the job runs here.
+type cached struct {
+	job *backend.Job
+	rev uint64
+}
+
+// step is one job's part in a transition.
+type step struct {
+	id string
+	// apply changes j (a private copy of the current record) or returns an
+	// error: errSkip leaves the job unchanged, others are reported.
+	apply func(j *backend.Job) error
+
+	// Results.
+	old  *backend.Job // record before the change (nil: not found)
+	job  *backend.Job // record after the change
+	rev  uint64       // revision after the change
+	err  error        // errSkip, errMissing, or what apply returned
+	done bool
+	// fromCache: old came from the lease cache, which may be stale, so a
+	// refusal by apply is confirmed against the store before it counts.
+	fromCache bool
+}
+
+// errSkip is returned by apply to leave a job unchanged.
+var errSkip = errors.New("skip")
+
+// maxRounds bounds the compare-and-set retries of one transition.
+const maxRounds = 8
+
+// transition applies each step's change to its record with compare-and-set,
+// retrying steps whose record changed under them. Side effects are ordered
+// for crash safety: the index entries and ready messages a new state needs
+// are written BEFORE the record (a crash leaves a harmless stale index entry
+// or message, never a record no index points at), and the entries the old
+// state needed are removed after.
+func (b *Backend) transition(ctx context.Context, steps []*step) error {
+	pending := steps
+	for round := 0; len(pending) > 0; round++ {
+		if round == maxRounds {
+			for _, s := range pending {
+				s.err = fmt.Errorf("nats: job %s: %w (record kept changing)", s.id, errCASConflict)
+			}
+			break
+		}
+		// Read: the lease cache first (first round only), else the store.
+		var toRead []*step
+		for _, s := range pending {
+			s.old, s.job, s.fromCache = nil, nil, false
+			if round == 0 {
+				if c, ok := b.leases.Load(s.id); ok {
+					cc := c.(*cached)
+					s.old, s.rev, s.fromCache = cc.job, cc.rev, true
+					continue
+				}
+			}
+			toRead = append(toRead, s)
+		}
+		if len(toRead) > 0 {
+			ids := make([]string, len(toRead))
+			for i, s := range toRead {
+				ids[i] = s.id
+			}
+			for i, e := range b.getJobs(ctx, ids) {
+				if e.err != nil {
+					return e.err
+				}
+				toRead[i].old, toRead[i].rev = e.job, e.rev
+			}
+		}
+		// Apply.
+		var act, recheck []*step
+		for _, s := range pending {
+			if s.old == nil {
+				s.err, s.done = errMissing, true
+				continue
+			}
+			j := s.old.Clone()
+			if err := s.apply(j); err != nil {
+				if s.fromCache {
+					b.leases.Delete(s.id)
+					recheck = append(recheck, s)
+					continue
+				}
+				s.err, s.done = err, true
+				continue
+			}
+			s.job = j
+			act = append(act, s)
+		}
+		if len(act) == 0 {
+			pending = recheck
+			continue
+		}
+		// Before: what the new states need to be found.
+		if err := firstErr(b.writeAll(ctx, b.preWrites(act))); err != nil {
+			return err
+		}
+		// The records, each conditional on the revision read.
+		ws := make([]write, len(act))
+		for i, s := range act {
+			data, err := json.Marshal(s.job)
+			if err != nil {
+				return fmt.Errorf("nats: encode job %s: %w", s.id, err)
+			}
+			ws[i] = write{subject: kvSubject(b.names.jobsBucket(), s.id), data: data, expect: s.rev}
+		}
+		rs := b.writeAll(ctx, ws)
+		pending = recheck
+		var ok []*step
+		for i, s := range act {
+			switch {
+			case rs[i].err == nil:
+				s.rev, s.done, s.err = rs[i].rev, true, nil
+				ok = append(ok, s)
+			case errors.Is(rs[i].err, errCASConflict):
+				b.leases.Delete(s.id)
+				pending = append(pending, s)
+			default:
+				return rs[i].err
+			}
+		}
+		b.afterWrites(ctx, ok)
+	}
+	return nil
+}
+
+// errMissing marks a step whose job does not exist.
+var errMissing = errors.New("job not found")
+
+// preWrites lists what must exist before records move to their new states:
+// a ready message for queued, a scheduled-index key for scheduled and
+// retrying, a running-index key for running.
+func (b *Backend) preWrites(act []*step) []write {
+	var ws []write
+	for _, s := range act {
+		n, o := s.job, s.old
+		switch n.State {
+		case backend.StateQueued:
+			if o.State != backend.StateQueued {
+				ws = append(ws, write{subject: b.names.readySubject(n.Queue, n.Priority), data: readyPayload(n.RunAt, n.ID), expect: expectNone})
+			}
+		case backend.StateScheduled, backend.StateRetrying:
+			if o.State != n.State || !o.RunAt.Equal(n.RunAt) {
+				ws = append(ws, write{subject: kvSubject(b.names.schedBucket(), schedKey(n.RunAt, n.ID)), expect: expectNone})
+			}
+		case backend.StateRunning:
+			if o.State != backend.StateRunning {
+				ws = append(ws, write{subject: kvSubject(b.names.runningBucket(), n.ID), expect: expectNone})
+			}
+		}
+	}
+	return ws
+}
+
+// afterWrites updates the lease cache, removes index entries the old states
+// needed (best effort: stale entries are ignored and cleaned by the
+// sweepers) and wakes watchers of queues that got ready jobs.
+func (b *Backend) afterWrites(ctx context.Context, ok []*step) {
+	var ws []write
+	woken := map[string]bool{}
+	for _, s := range ok {
+		n, o := s.job, s.old
+		if n.State == backend.StateRunning {
+			b.leases.Store(s.id, &cached{job: n, rev: s.rev})
+		} else {
+			b.leases.Delete(s.id)
+		}
+		if o.State == backend.StateRunning && n.State != backend.StateRunning {
+			ws = append(ws, write{subject: kvSubject(b.names.runningBucket(), n.ID), del: true, expect: expectNone})
+		}
+		if (o.State == backend.StateScheduled || o.State == backend.StateRetrying) &&
+			(n.State != o.State || !o.RunAt.Equal(n.RunAt)) {
+			ws = append(ws, write{subject: kvSubject(b.names.schedBucket(), schedKey(o.RunAt, o.ID)), del: true, expect: expectNone})
+		}
+		if n.State == backend.StateQueued && o.State != backend.StateQueued && !woken[n.Queue] {
+			woken[n.Queue] = true
+		}
+	}
+	if len(ws) > 0 {
+		b.writeAll(ctx, ws)
+	}
+	for q := range woken {
+		b.wake(q)
+	}
+}
