@@ -140,7 +140,7 @@ func (q *queue) dispatch(jobs []*backend.Job) {
 	q.executing.Add(int64(len(jobs)))
 	w.executing.Add(int64(len(jobs)))
 	for i, j := range jobs {
-		tasks[i] = &task{job: j, q: q, kind: w.cfg.Kinds[j.Kind]}
+		tasks[i] = &task{job: j, q: q, kind: w.cfg.Kinds[j.Kind], leaseUntil: j.LeaseExpiresAt}
 	}
 	w.mu.Lock()
 	for _, t := range tasks {
@@ -173,8 +173,10 @@ type task struct {
 
 	jv  JobValue
 	ctx taskCtx
-	// runIdx is t's index in Worker.running (guarded by Worker.mu).
-	runIdx int
+	// runIdx is t's index in Worker.running; leaseUntil is when its lease
+	// ends as far as this worker knows (both guarded by Worker.mu).
+	runIdx     int
+	leaseUntil time.Time
 	// state goes running -> done once: whoever moves it (the handler's
 	// return or the shutdown's hand-back) reports the outcome.
 	state atomic.Int32

@@ -370,6 +370,7 @@ func (w *Worker) heartbeatLoop() {
 func (w *Worker) heartbeat() {
 	w.mu.Lock()
 	leases := make([]backend.Lease, 0, len(w.running))
+	tasks := make([]*task, 0, len(w.running))
 	for _, t := range w.running {
 		if t.lost.Load() {
 			continue
@@ -379,6 +380,7 @@ func (w *Worker) heartbeat() {
 			l.Progress = *p
 		}
 		leases = append(leases, l)
+		tasks = append(tasks, t)
 	}
 	w.mu.Unlock()
 	if len(leases) == 0 {
@@ -386,31 +388,58 @@ func (w *Worker) heartbeat() {
 	}
 	ctx, cancel := context.WithTimeout(w.ioCtx, w.cfg.HeartbeatInterval)
 	defer cancel()
-	res, err := w.b.LeaseExtend(ctx, &backend.LeaseExtendParams{Leases: leases, Duration: w.cfg.LeaseDuration, Now: w.cfg.Clock.Now()})
+	sent := w.cfg.Clock.Now()
+	res, err := w.b.LeaseExtend(ctx, &backend.LeaseExtendParams{Leases: leases, Duration: w.cfg.LeaseDuration, Now: sent})
 	if err != nil {
 		w.log.Warn("heartbeat failed; leases not extended", "jobs", len(leases), "error", err)
+		for i, t := range tasks {
+			if leases[i].Progress != nil {
+				p := leases[i].Progress
+				t.jv.progress.CompareAndSwap(nil, &p) // resent next time unless newer
+			}
+		}
+		w.expireLeases(w.cfg.Clock.Now())
 		return
 	}
-	if len(res.Lost) == 0 && len(res.CancelRequested) == 0 {
-		return
+	lost := make(map[string]bool, len(res.Lost))
+	for _, id := range res.Lost {
+		lost[id] = true
 	}
+	cancelReq := make(map[string]bool, len(res.CancelRequested))
+	for _, id := range res.CancelRequested {
+		cancelReq[id] = true
+	}
+	until := sent.Add(w.cfg.LeaseDuration)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	byID := make(map[string]*task, len(w.running))
-	for _, t := range w.running {
-		byID[t.job.ID] = t
-	}
-	for _, id := range res.Lost {
-		if t := byID[id]; t != nil {
-			t.lost.Store(true)
-			t.ctx.cancel(context.Canceled, ErrLeaseLost)
-			w.log.Warn("lease lost; cancelling handler, the job may run elsewhere", jobAttrs(t.job)...)
+	for _, t := range tasks {
+		switch {
+		case lost[t.job.ID]:
+			if !t.lost.Swap(true) {
+				t.ctx.cancel(context.Canceled, ErrLeaseLost)
+				w.log.Warn("lease lost; cancelling handler, the job may run elsewhere", jobAttrs(t.job)...)
+			}
+		case until.After(t.leaseUntil):
+			t.leaseUntil = until
 		}
-	}
-	for _, id := range res.CancelRequested {
-		if t := byID[id]; t != nil && t.state.Load() == taskRunning {
+		if cancelReq[t.job.ID] && t.state.Load() == taskRunning {
 			t.ctx.cancel(context.Canceled, ErrCancelRequested)
 			w.log.Info("cancel requested; cancelling handler", jobAttrs(t.job)...)
+		}
+	}
+}
+
+// expireLeases treats as lost the jobs whose lease ran out while
+// heartbeats failed (the worker is cut off from the store): another worker
+// may run them once they are rescued, so their handlers are cancelled now
+// rather than when the store answers again.
+func (w *Worker) expireLeases(now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, t := range w.running {
+		if t.leaseUntil.Before(now) && !t.lost.Swap(true) {
+			t.ctx.cancel(context.Canceled, ErrLeaseLost)
+			w.log.Warn("lease expired while the store was unreachable; cancelling handler", jobAttrs(t.job)...)
 		}
 	}
 }

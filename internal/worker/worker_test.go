@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +24,7 @@ type counting struct {
 	backend.Backend
 	claims, finishes, extends atomic.Int64
 	maxFinish, maxExtend      atomic.Int64
+	extendFails               atomic.Bool
 }
 
 func storeMax(a *atomic.Int64, n int64) {
@@ -47,6 +49,9 @@ func (c *counting) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*
 
 func (c *counting) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams) (*backend.LeaseExtendResult, error) {
 	c.extends.Add(1)
+	if c.extendFails.Load() {
+		return nil, errors.New("store unreachable")
+	}
 	storeMax(&c.maxExtend, int64(len(p.Leases)))
 	return c.Backend.LeaseExtend(ctx, p)
 }
@@ -340,5 +345,68 @@ func TestStopReportsEveryOutcome(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, backend.StateCompleted, j.State, "reported before Stop returned")
 		}
+	}
+}
+
+func TestNoGoroutineLeak(t *testing.T) {
+	// RELIABILITY fault 17: start/stop loops leave no goroutine behind. Not
+	// parallel: it counts the process's goroutines.
+	m, err := memory.New(t.Context(), memory.Config{})
+	require.NoError(t, err)
+	defer m.Close()
+	before := runtime.NumGoroutine()
+	for range 10 {
+		kinds := map[string]*Kind{"k": {Handler: HandlerFunc(func(ctx context.Context, _ *backend.Job) (json.RawMessage, error) {
+			<-ctx.Done() // some jobs are running at Stop
+			return nil, ctx.Err()
+		})}}
+		w, err := New(Config{Backend: m, Kinds: kinds, ID: "w", RetryPolicy: fixedPolicy(0), ShutdownGrace: time.Millisecond,
+			Queues: map[string]int{"default": 8, "other": 2}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		require.NoError(t, err)
+		require.NoError(t, w.Start(context.Background()))
+		ins := []*backend.JobInsert{{ID: uuid.Must(uuid.NewV7()).String(), Kind: "k", Queue: "default", Args: json.RawMessage(`{}`), MaxAttempts: 1, Timeout: time.Minute, RunAt: time.Now()}}
+		_, err = m.JobEnqueue(t.Context(), &backend.JobEnqueueParams{Jobs: ins, Now: time.Now()})
+		require.NoError(t, err)
+		require.NoError(t, w.Stop(context.Background()))
+	}
+	ok := assertEventually(func() bool { return runtime.NumGoroutine() <= before })
+	if !ok {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Fatalf("goroutines: %d before, %d after:\n%s", before, runtime.NumGoroutine(), buf)
+	}
+}
+
+func assertEventually(cond func() bool) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}
+
+func TestCutOffWorkerCancelsHandlersWhenLeaseRunsOut(t *testing.T) {
+	// RELIABILITY fault 6, worker side: heartbeats fail for longer than the
+	// lease; the handler is cancelled (its job may run elsewhere) without
+	// waiting for the store to answer again.
+	b := setup(t)
+	cancelled := make(chan struct{})
+	b.handle("k", func(ctx context.Context, j *backend.Job) (json.RawMessage, error) {
+		<-ctx.Done()
+		close(cancelled)
+		return nil, ctx.Err()
+	})
+	b.enqueue(1, "k")
+	b.b.extendFails.Store(true)
+	begin := time.Now()
+	b.start(func(c *Config) { c.LeaseDuration, c.HeartbeatInterval = 300*time.Millisecond, 50*time.Millisecond })
+	select {
+	case <-cancelled:
+		require.GreaterOrEqual(t, time.Since(begin), 300*time.Millisecond, "not before the lease ran out")
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler not cancelled after its lease ran out")
 	}
 }
