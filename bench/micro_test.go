@@ -15,6 +15,8 @@ import (
 	"conveyor"
 	"conveyor/backend"
 	"conveyor/backend/memory"
+	"conveyor/bench"
+	"conveyor/bench/harness"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -142,6 +144,33 @@ func BenchmarkClaimFinish(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/job")
+		})
+	}
+}
+
+// BenchmarkWorkDrain drains 10000 no-op jobs on memory with a Worker of the
+// given concurrency, timed to the last acknowledged completion; ns/job is the
+// worker runtime's per-job cost.
+func BenchmarkWorkDrain(b *testing.B) {
+	for _, workers := range []int{100, 2000} {
+		b.Run(fmt.Sprintf("memory/workers=%d", workers), func(b *testing.B) {
+			b.ReportAllocs()
+			const jobs = 10000
+			ctx := context.Background()
+			for b.Loop() {
+				b.StopTimer()
+				sys, err := bench.NewSystem(newMemory(b), nil, nil)
+				require.NoError(b, err)
+				require.NoError(b, sys.EnqueueBatch(ctx, 0, jobs))
+				done := harness.NewCounter()
+				b.StartTimer()
+				require.NoError(b, sys.Start(ctx, &harness.StartParams{Workers: workers, Done: done}))
+				require.NoError(b, done.Wait(ctx, jobs))
+				b.StopTimer()
+				require.NoError(b, sys.Close())
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*jobs), "ns/job")
 		})
 	}
 }
