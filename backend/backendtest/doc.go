@@ -28,5 +28,23 @@
 // re-encode it). Only capability-gated checks are skipped: TxEnqueue (the
 // backend's Backend value must then also implement TxBeginner) and Wake.
 //
+// Areas and their files: Lifecycle (lifecycle.go), Enqueue (enqueue.go),
+// Claim (claim.go), Finish (finish.go), Lease (lease.go), Rescue (rescue.go),
+// Cancel (cancel.go), Retry (retry.go), Delete and Prune (prune.go), List
+// (list.go), Queue (queue.go), Record (record.go), Tx (tx.go), Wake
+// (wake.go).
+//
+// Where port.go leaves room, the suite reads its doc comments literally:
+//   - an outcome or lease for an unknown job, a job that is not running or a
+//     wrong token is listed in LeaseLost / Lost and changes nothing;
+//   - LeaseExtend with nil Progress keeps the stored progress;
+//   - the AttemptError JobRescue records mentions "lease" and "expired", with
+//     the rescued attempt's number and At = Now;
+//   - JobList pages hold 100 jobs by default and at most 1000; NextCursor is
+//     empty on a page that is not full;
+//   - RecordPut with IfVersion > 0 on an absent record is ErrConflict;
+//   - QueueList lists a queue created by QueuePause even with no jobs;
+//   - JobPrune's FinishedBefore is exclusive.
+//
 // The client-level end-to-end suite, RunClient, lives in client*.go.
 package backendtest

@@ -207,6 +207,27 @@ func testEnqueue(t *testing.T, f Factory) {
 		require.False(t, h.enqueue(at(4*time.Second), third)[0].Duplicate, "cancelled job released its key")
 	})
 
+	t.Run("UniqueDefaultStates", func(t *testing.T) {
+		h := setup(t, f)
+		q := "enqueue-unique-default"
+		// Scheduled and retrying are default unique states; failed is not.
+		scheduled := h.addOne(q, withUnique("sched"), withRunAt(at(time.Hour)))
+		out := h.enqueue(base, job(q, withUnique("sched")))
+		require.Equal(t, backend.EnqueueOutcome{ID: scheduled, Duplicate: true, State: backend.StateScheduled}, out[0])
+
+		retrying := h.addOne(q, withUnique("retry"))
+		c := h.claimOne(q, retrying, base)
+		h.finishOK(base, outcome(c, backend.OutcomeRetry, at(30*time.Minute), "again"))
+		out = h.enqueue(at(time.Second), job(q, withUnique("retry")))
+		require.Equal(t, backend.EnqueueOutcome{ID: retrying, Duplicate: true, State: backend.StateRetrying}, out[0])
+
+		_, err := h.b.JobPromote(h.ctx, &backend.JobPromoteParams{Now: at(30 * time.Minute)})
+		require.NoError(t, err)
+		c = h.claimOne(q, retrying, at(30*time.Minute))
+		h.finishOK(at(30*time.Minute), outcome(c, backend.OutcomeFailed, time.Time{}, "dead"))
+		require.False(t, h.enqueue(at(30*time.Minute), job(q, withUnique("retry")))[0].Duplicate, "failed released the key")
+	})
+
 	t.Run("UniqueStates", func(t *testing.T) {
 		h := setup(t, f)
 		q := "enqueue-unique-states"
