@@ -200,8 +200,10 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	return &backend.JobClaimResult{Jobs: jobs}, nil
 }
 
-// JobFinish applies every outcome in one transaction, each one a prepared,
-// fenced UPDATE (state running and the same lease token).
+// JobFinish applies every outcome in one transaction, one prepared, fenced
+// UPDATE per outcome (state running and the same lease token). A set-based
+// UPDATE … FROM json_each(?) of the completions was measured slower here
+// (the JSON extraction per row costs more than the statement executions).
 func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*backend.JobFinishResult, error) {
 	s, err := b.ready()
 	if err != nil {
@@ -216,11 +218,22 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 		return nil, b.fail("job finish", err)
 	}
 	defer tx.Rollback()
-	var (
-		bound = map[*sql.Stmt]*sql.Stmt{}
-		wake  []string
-		now   = ns(p.Now)
-	)
+	wake, lost, err := b.finishEach(ctx, s, tx, p.Jobs, p.Now)
+	if err != nil {
+		return nil, err
+	}
+	res.LeaseLost = lost
+	if err := tx.Commit(); err != nil {
+		return nil, b.fail("job finish: commit", err)
+	}
+	b.wake(wake...)
+	return res, nil
+}
+
+// finishEach applies outcomes one prepared statement each, in order, and
+// returns the queues to wake (due snoozes) and the IDs whose lease was lost.
+func (b *Backend) finishEach(ctx context.Context, s *stmts, tx *sql.Tx, outs []*backend.JobOutcome, nowT time.Time) (wake, lost []string, err error) {
+	bound := map[*sql.Stmt]*sql.Stmt{}
 	stmt := func(st *sql.Stmt) *sql.Stmt {
 		if t := bound[st]; t != nil {
 			return t
@@ -234,7 +247,8 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 			t.Close()
 		}
 	}()
-	for _, o := range p.Jobs {
+	now := ns(nowT)
+	for _, o := range outs {
 		var (
 			r   sql.Result
 			err error
@@ -260,32 +274,28 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 			var queue string
 			err = stmt(s.snoozed).QueryRowContext(ctx, o.ID, o.LeaseToken, ns(o.RunAt), now).Scan(&queue)
 			if errors.Is(err, sql.ErrNoRows) {
-				res.LeaseLost = append(res.LeaseLost, o.ID)
+				lost = append(lost, o.ID)
 				continue
 			}
-			if err == nil && !o.RunAt.After(p.Now) && !slices.Contains(wake, queue) {
+			if err == nil && !o.RunAt.After(nowT) && !slices.Contains(wake, queue) {
 				wake = append(wake, queue)
 			}
 		default:
-			return nil, fmt.Errorf("sqlite: job finish %s: unknown outcome %q", o.ID, o.Outcome)
+			return nil, nil, fmt.Errorf("sqlite: job finish %s: unknown outcome %q", o.ID, o.Outcome)
 		}
 		if err != nil {
-			return nil, b.fail("job finish "+o.ID, err)
+			return nil, nil, b.fail("job finish "+o.ID, err)
 		}
 		if r == nil {
 			continue
 		}
 		if n, err := r.RowsAffected(); err != nil {
-			return nil, b.fail("job finish "+o.ID, err)
+			return nil, nil, b.fail("job finish "+o.ID, err)
 		} else if n == 0 {
-			res.LeaseLost = append(res.LeaseLost, o.ID)
+			lost = append(lost, o.ID)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, b.fail("job finish: commit", err)
-	}
-	b.wake(wake...)
-	return res, nil
+	return wake, lost, nil
 }
 
 // JobRescue hands back running jobs whose lease expired, in one statement.
