@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,14 +87,15 @@ func setup(t *testing.T) *bundle {
 	return &bundle{b: b, url: u, ctx: ctx, now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 }
 
-var idSeq = time.Now().UnixNano()
+var idSeq atomic.Int64
+
+func init() { idSeq.Store(time.Now().UnixNano()) }
 
 // newID returns a fresh sortable job ID (UUIDv7-shaped text).
 func newID(t testing.TB) string {
 	t.Helper()
-	idSeq++
 	var b [16]byte
-	ms := uint64(idSeq)
+	ms := uint64(idSeq.Add(1))
 	for i := 7; i >= 0; i-- {
 		b[i] = byte(ms)
 		ms >>= 8
