@@ -271,3 +271,31 @@ func TestOpenAPIDocument(t *testing.T) {
 	slices.Sort(served)
 	require.Equal(t, served, documented, "the document lists exactly the served routes")
 }
+
+func TestHealthHandler(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t)
+	reg := prometheus.NewRegistry()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "conveyor_test_gauge", Help: "test"})
+	reg.MustRegister(g)
+	hs := httptest.NewServer(server.HealthHandler(b, reg))
+	t.Cleanup(hs.Close)
+	get := func(path string) (int, string) {
+		res, err := http.Get(hs.URL + path)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	code, _ := get("/healthz")
+	require.Equal(t, 200, code)
+	code, body := get("/readyz")
+	require.Equal(t, 200, code, body)
+	code, body = get("/metrics")
+	require.Equal(t, 200, code)
+	require.Contains(t, body, "conveyor_test_gauge 0")
+	require.NoError(t, b.Close())
+	code, body = get("/readyz")
+	require.Equal(t, 503, code)
+	require.Contains(t, body, server.CodeUnavailable)
+}

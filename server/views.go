@@ -89,7 +89,8 @@ func NewJobView(j *conveyor.JobRecord, now time.Time) *JobView {
 		if !end.IsZero() {
 			d := end.Sub(j.StartedAt)
 			ms := d.Milliseconds()
-			v.Duration = d.String()
+			// Sub-microsecond digits are noise to a person; duration_ms is there for machines.
+			v.Duration = d.Round(time.Microsecond).String()
 			v.DurationMS = &ms
 		}
 	}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// buildBinary compiles the conveyor binary once per test into a temp dir.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "conveyor")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+// TestBinaryDev is the README's flow end to end with the real binary:
+// `conveyor dev` on a free port and a temp SQLite file, a demo.fail job that
+// fails twice enqueued through the CLI, and `job status --json` polled until
+// it says completed at attempt 3. Then Ctrl-C stops dev cleanly.
+func TestBinaryDev(t *testing.T) {
+	t.Parallel()
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	dbURL := "sqlite:" + filepath.Join(dir, "conveyor.db")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	dev := exec.CommandContext(ctx, bin, "dev", "--addr", "127.0.0.1:0", "--backend", dbURL)
+	dev.Dir = dir
+	dev.Env = cleanEnv()
+	stdout, err := dev.StdoutPipe()
+	require.NoError(t, err)
+	stderr := &syncBuffer{}
+	dev.Stderr = stderr
+	require.NoError(t, dev.Start())
+	t.Cleanup(func() { _ = dev.Process.Kill(); _ = dev.Wait() })
+
+	// The banner names the bound address and prints a curl line.
+	apiRe := regexp.MustCompile(`API\s+(http://127\.0\.0\.1:\d+)/api/v1`)
+	var base string
+	var banner strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for base == "" && sc.Scan() {
+		banner.WriteString(sc.Text() + "\n")
+		if m := apiRe.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+		}
+	}
+	require.NotEmpty(t, base, "banner: %s\nstderr: %s", banner.String(), stderr.String())
+	for sc.Scan() {
+		banner.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "Ctrl-C") {
+			break
+		}
+	}
+	require.Contains(t, banner.String(), "curl -s -X POST "+base+"/api/v1/jobs")
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+
+	cli := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Dir = dir
+		cmd.Env = cleanEnv()
+		out, err := cmd.Output()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		return string(out), code
+	}
+
+	out, code := cli("enqueue", "demo.fail", "--args", `{"times":2}`, "--server", base, "--json")
+	require.Zero(t, code, out)
+	var enq struct {
+		ID        string `json:"id"`
+		Duplicate bool   `json:"duplicate"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &enq), out)
+	require.NotEmpty(t, enq.ID)
+
+	var job struct {
+		State   string `json:"state"`
+		Attempt int    `json:"attempt"`
+		Errors  []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+		Result json.RawMessage `json:"result"`
+	}
+	// Direct on the backend file, as a second process next to dev.
+	require.Eventually(t, func() bool {
+		out, code := cli("job", "status", enq.ID, "--json", "--backend", dbURL)
+		require.Zero(t, code, out)
+		require.NoError(t, json.Unmarshal([]byte(out), &job), out)
+		require.NotEqual(t, "failed", job.State)
+		return job.State == "completed"
+	}, time.Minute, 100*time.Millisecond)
+	require.Equal(t, 3, job.Attempt)
+	require.Len(t, job.Errors, 2)
+	require.JSONEq(t, `{"succeeded_at_attempt":3}`, string(job.Result))
+
+	// The same through the server.
+	out, code = cli("job", "status", enq.ID, "--json", "--server", base)
+	require.Zero(t, code, out)
+	require.Contains(t, out, `"completed"`)
+
+	// Ctrl-C: graceful stop, exit 0.
+	require.NoError(t, dev.Process.Signal(syscall.SIGINT))
+	require.NoError(t, dev.Wait(), "stderr: %s", stderr.String())
+	require.Contains(t, stderr.String(), "stopped")
+}
+
+// syncBuffer is a bytes buffer safe for the exec copier and the test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// cleanEnv is the test process's environment without conveyor's own
+// variables, so a developer's settings cannot change what the test runs.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CONVEYOR_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
