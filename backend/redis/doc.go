@@ -45,8 +45,9 @@
 // cancel, retry, delete) first look the queue up in P:ids (one extra round
 // trip), then run their script in the queue's slot. Lease tokens are
 // "QUEUE|RANDOM.N", so finish and lease extension, which get only IDs and
-// tokens, route without a lookup. P:ids and P:queues are written in the
-// same pipeline as the enqueue script (one round trip) but not atomically
+// tokens, route without a lookup. P:ids (and P:queues, re-added by each
+// process at most every 5 s per queue) are written in the same pipeline as
+// the enqueue script (one round trip) but not atomically
 // with it; a leftover index entry (crash between the two) only makes a
 // lookup of a job that was never stored answer ErrNotFound. Unique keys are
 // enforced per queue (two jobs with one key in different queues are both

@@ -41,7 +41,7 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 	}
 	argsByQueue := make([][]any, len(queues))
 	members := make([]goredis.Z, 0, len(p.Jobs))
-	queueNames := make([]any, len(queues))
+	var newQueues []any
 	for qi, q := range queues {
 		idx := byQueue[q]
 		args := append(b.commonArgs(q, 1+12*len(idx)), usStr(now))
@@ -53,19 +53,24 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 			members = append(members, goredis.Z{Member: idMember(p.Jobs[i].ID, q)})
 		}
 		argsByQueue[qi] = args
-		queueNames[qi] = q
+		if b.registerQueue(q) {
+			newQueues = append(newQueues, q)
+		}
 	}
 	scripts := make([]*goredis.Cmd, len(queues))
 	_, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
 		pipe.ZAdd(ctx, b.k.ids(), members...)
-		// Unconditional (not cached per process): the set must be right even
-		// after someone deleted the prefix's keys under a running process.
-		pipe.SAdd(ctx, b.k.queues(), queueNames...)
+		if len(newQueues) > 0 {
+			pipe.SAdd(ctx, b.k.queues(), newQueues...)
+		}
 		for qi, q := range queues {
-			scripts[qi] = scriptEnqueue.EvalSha(ctx, pipe, b.k.queueKeys(q), argsByQueue[qi]...)
+			scripts[qi] = scriptEnqueue.EvalSha(ctx, pipe, b.queueKeys(q), argsByQueue[qi]...)
 		}
 	})
 	if err != nil {
+		for _, q := range newQueues {
+			b.queueSeen.Delete(q)
+		}
 		return nil, fmt.Errorf("enqueue: %w", err)
 	}
 	var stale []any // index entries of jobs not stored (unique-key duplicates)
@@ -89,6 +94,7 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 					stale = append(stale, idMember(id, q))
 				}
 			}
+			b.idQueue.put(out.ID, q) // the holder is in the same queue
 			res.Jobs[i] = out
 		}
 	}
@@ -103,6 +109,22 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 // claimFields are the job hash fields claim.lua returns after id, token and
 // attempt, in its order.
 var claimFields = []string{"d", "x", "m", "ma", "r", "e", "res", "pg", "cr"}
+
+// queueRefresh is how often a process re-adds a queue it enqueues to to the
+// queues set: often enough that a set deleted under a running process (keys
+// removed by hand) heals within seconds, rarely enough to cost nothing.
+const queueRefresh = 5 * time.Second
+
+// registerQueue reports whether an enqueue should add queue to the
+// queues set (first time in this process, or not within queueRefresh).
+func (b *Backend) registerQueue(queue string) bool {
+	wall := time.Now() // process-local bookkeeping, not job logic: the wall clock is right here
+	if last, ok := b.queueSeen.Load(queue); ok && wall.Sub(last.(time.Time)) < queueRefresh {
+		return false
+	}
+	b.queueSeen.Store(queue, wall)
+	return true
+}
 
 // JobClaim implements backend.Jobs with one script call.
 func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {
@@ -226,7 +248,7 @@ func (b *Backend) runPerQueue(ctx context.Context, s *goredis.Script, queues []s
 	cmds := make([]*goredis.Cmd, len(queues))
 	if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
 		for i, q := range queues {
-			cmds[i] = s.EvalSha(ctx, pipe, b.k.queueKeys(q), args[q]...)
+			cmds[i] = s.EvalSha(ctx, pipe, b.queueKeys(q), args[q]...)
 		}
 	}); err != nil {
 		return nil, err
@@ -358,7 +380,7 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 			cmds := make([]*goredis.Cmd, len(queues))
 			if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
 				for i, q := range queues {
-					cmds[i] = scriptPromote.EvalSha(ctx, pipe, b.k.queueKeys(q), append(b.commonArgs(q, 2), usStr(now), b.batch)...)
+					cmds[i] = scriptPromote.EvalSha(ctx, pipe, b.queueKeys(q), append(b.commonArgs(q, 2), usStr(now), b.batch)...)
 				}
 			}); err != nil {
 				return nil, fmt.Errorf("promote: %w", err)

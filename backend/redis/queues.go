@@ -28,7 +28,7 @@ func (b *Backend) QueueList(ctx context.Context, p *backend.QueueListParams) (*b
 	cmds := make([]*goredis.Cmd, len(queues))
 	if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
 		for i, q := range queues {
-			cmds[i] = scriptQueueStats.EvalSha(ctx, pipe, b.k.queueKeys(q))
+			cmds[i] = scriptQueueStats.EvalSha(ctx, pipe, b.queueKeys(q))
 		}
 	}); err != nil {
 		return nil, fmt.Errorf("list queues: %w", err)
@@ -62,7 +62,7 @@ func (b *Backend) QueuePause(ctx context.Context, p *backend.QueuePauseParams) e
 	}
 	if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
 		pipe.SAdd(ctx, b.k.queues(), p.Queue)
-		pipe.Set(ctx, b.k.queueKeys(p.Queue)[kPaused], "1", 0)
+		pipe.Set(ctx, b.queueKeys(p.Queue)[kPaused], "1", 0)
 	}); err != nil {
 		return fmt.Errorf("pause queue %s: %w", p.Queue, err)
 	}
@@ -76,7 +76,7 @@ func (b *Backend) QueueResume(ctx context.Context, p *backend.QueueResumeParams)
 		return err
 	}
 	if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
-		pipe.Del(ctx, b.k.queueKeys(p.Queue)[kPaused])
+		pipe.Del(ctx, b.queueKeys(p.Queue)[kPaused])
 		pipe.Publish(ctx, b.k.wakeChannel(p.Queue), "1")
 	}); err != nil {
 		return fmt.Errorf("resume queue %s: %w", p.Queue, err)

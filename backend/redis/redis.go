@@ -82,6 +82,15 @@ type Backend struct {
 	k         keys
 	batch     int
 
+	// queueSeen maps a queue name to when this process last added it to the
+	// queues set (see registerQueue).
+	queueSeen sync.Map
+	// nameCache maps a queue name to its *queueNames.
+	nameCache sync.Map
+	// idQueue caches job ID -> queue (a job never changes queue), so JobGet
+	// and friends skip the index lookup for jobs this process has seen.
+	idQueue idCache
+
 	closeOnce sync.Once
 	closed    chan struct{}
 }
@@ -308,15 +317,35 @@ func anyNoScript(cmds []goredis.Cmder) bool {
 	return false
 }
 
+// queueNames are the key names of one queue, built once per process.
+type queueNames struct {
+	keys                                 []string
+	jobPrefix, uniquePrefix, wakeChannel string
+}
+
+func (b *Backend) names(queue string) *queueNames {
+	if n, ok := b.nameCache.Load(queue); ok {
+		return n.(*queueNames)
+	}
+	n := &queueNames{keys: b.k.queueKeys(queue), jobPrefix: b.k.jobPrefix(queue),
+		uniquePrefix: b.k.uniquePrefix(queue), wakeChannel: b.k.wakeChannel(queue)}
+	b.nameCache.Store(queue, n)
+	return n
+}
+
+// queueKeys returns the KEYS of the per-queue job scripts (cached).
+func (b *Backend) queueKeys(queue string) []string { return b.names(queue).keys }
+
 // commonArgs are ARGV 1-3 of every per-queue job script.
 func (b *Backend) commonArgs(queue string, extra int) []any {
+	n := b.names(queue)
 	args := make([]any, 0, 3+extra)
-	return append(args, b.k.jobPrefix(queue), b.k.uniquePrefix(queue), b.k.wakeChannel(queue))
+	return append(args, n.jobPrefix, n.uniquePrefix, n.wakeChannel)
 }
 
 // run runs one per-queue script (EVALSHA, falling back to EVAL).
 func (b *Backend) run(ctx context.Context, s *goredis.Script, queue string, args []any) *goredis.Cmd {
-	return s.Run(ctx, b.rdb, b.k.queueKeys(queue), args...)
+	return s.Run(ctx, b.rdb, b.queueKeys(queue), args...)
 }
 
 // allQueues lists the queue names of the store.
@@ -328,10 +357,40 @@ func (b *Backend) allQueues(ctx context.Context) ([]string, error) {
 	return qs, nil
 }
 
-// lookupQueue finds the queue of a job ID through the ids index.
+// idCacheSize bounds idCache; it is emptied when full (a cheap bound; misses
+// only cost the index lookup).
+const idCacheSize = 1 << 16
+
+// idCache maps job IDs to queues.
+type idCache struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+func (c *idCache) get(id string) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	q, ok := c.m[id]
+	return q, ok
+}
+
+func (c *idCache) put(id, queue string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= idCacheSize {
+		c.m = make(map[string]string, 1024)
+	}
+	c.m[id] = queue
+}
+
+// lookupQueue finds the queue of a job ID: from the process cache, else
+// through the ids index.
 func (b *Backend) lookupQueue(ctx context.Context, id string) (string, error) {
 	if id == "" || strings.ContainsAny(id, "|}") {
 		return "", fmt.Errorf("job %q: %w", id, backend.ErrNotFound)
+	}
+	if q, ok := b.idQueue.get(id); ok {
+		return q, nil
 	}
 	ms, err := b.rdb.ZRangeByLex(ctx, b.k.ids(), &goredis.ZRangeBy{Min: "[" + id + "|", Max: "(" + id + "}", Count: 1}).Result()
 	if err != nil {
@@ -341,5 +400,6 @@ func (b *Backend) lookupQueue(ctx context.Context, id string) (string, error) {
 		return "", fmt.Errorf("job %s: %w", id, backend.ErrNotFound)
 	}
 	_, q, _ := strings.Cut(ms[0], "|")
+	b.idQueue.put(id, q)
 	return q, nil
 }
