@@ -10,6 +10,7 @@ package all
 import (
 	// Each backend registers its URL schemes in init.
 	_ "conveyor/backend/memory"
+	_ "conveyor/backend/nats"
 	_ "conveyor/backend/postgres"
 	_ "conveyor/backend/redis"
 	_ "conveyor/backend/sqlite"

@@ -12,7 +12,7 @@ import (
 func TestSchemes(t *testing.T) {
 	t.Parallel()
 	got := backend.Schemes()
-	for _, s := range []string{"memory", "sqlite", "postgres", "postgresql", "redis", "rediss"} {
+	for _, s := range []string{"memory", "sqlite", "postgres", "postgresql", "redis", "rediss", "nats"} {
 		require.Contains(t, got, s)
 	}
 }
