@@ -524,3 +524,44 @@ func TestQueueWatch(t *testing.T) {
 }
 
 var _ = errors.New
+
+// The listener connection is re-established after it is dropped (here:
+// terminated by the server), and wake-ups flow again.
+func TestQueueWatchListenerReconnects(t *testing.T) {
+	t.Parallel()
+	x := setup(t)
+	other, err := Open(x.ctx, x.url)
+	require.NoError(t, err)
+	defer other.Close()
+	w, err := x.b.QueueWatch(x.ctx, &backend.QueueWatchParams{Queues: []string{"default"}})
+	require.NoError(t, err)
+	signalled := func() bool {
+		_, err := other.JobEnqueue(x.ctx, &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{insert(t, x.now)}, Now: x.now})
+		require.NoError(t, err)
+		select {
+		case <-w.C:
+			return true
+		case <-time.After(100 * time.Millisecond):
+			return false
+		}
+	}
+	require.Eventually(t, signalled, 10*time.Second, 10*time.Millisecond)
+	var killed int
+	require.NoError(t, x.b.pool.QueryRow(x.ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+		listenerAppName(x.b.Schema())).Scan(&killed))
+	require.Equal(t, 1, killed)
+	// Drain signals from before the drop (and the one sent on reconnect).
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, x.b.pool.QueryRow(x.ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, listenerAppName(x.b.Schema())).Scan(&n))
+		return n == 1
+	}, 10*time.Second, 20*time.Millisecond, "listener reconnected")
+	for drained := false; !drained; {
+		select {
+		case <-w.C:
+		default:
+			drained = true
+		}
+	}
+	require.Eventually(t, signalled, 10*time.Second, 10*time.Millisecond)
+}

@@ -139,10 +139,21 @@ func (k *waker) listen(ctx context.Context) {
 	}
 }
 
+// listenerAppName is the application_name of a schema's listener connection.
+func listenerAppName(schema string) string {
+	name := "conveyor-listener " + schema
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name
+}
+
 // listenOnce opens one connection, LISTENs and dispatches notifications
 // until the connection fails or ctx ends.
 func (k *waker) listenOnce(ctx context.Context, reconnected bool) error {
 	cfg := k.b.pool.Config().ConnConfig.Copy()
+	// Named so operators (and the reconnect test) can find it in pg_stat_activity.
+	cfg.RuntimeParams["application_name"] = listenerAppName(k.b.cfg.Schema)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("postgres: listener: connect: %w", err)
