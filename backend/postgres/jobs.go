@@ -213,7 +213,11 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	if p.Limit <= 0 {
 		return &backend.JobClaimResult{}, nil
 	}
-	jobs, err := collectJobs(b.pool.Query(ctx, b.q.claim, p.Queue, p.Limit, p.Owner, p.Now, p.Now.Add(p.LeaseDuration)))
+	var jobs []*backend.Job
+	err := b.retryUnique(ctx, func() (err error) {
+		jobs, err = collectJobs(b.pool.Query(ctx, b.q.claim, p.Queue, p.Limit, p.Owner, p.Now, p.Now.Add(p.LeaseDuration)))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim from %q: %w", p.Queue, err)
 	}
@@ -277,7 +281,26 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 	if len(p.Jobs) == 0 {
 		return &backend.JobFinishResult{}, nil
 	}
-	return b.finish(ctx, pgxRunner{b.pool}, p)
+	var res *backend.JobFinishResult
+	err := b.retryUnique(ctx, func() (err error) {
+		res, err = b.finish(ctx, pgxRunner{b.pool}, p)
+		return err
+	})
+	return res, err
+}
+
+// retryUnique runs f, and once more after releasing conflicting unique keys
+// (see unique_release.sql) if it failed with a unique violation, so that an
+// automatic transition never fails a whole batch over one job's key.
+func (b *Backend) retryUnique(ctx context.Context, f func() error) error {
+	err := f()
+	if !isUniqueViolation(err) {
+		return err
+	}
+	if _, rerr := b.pool.Exec(ctx, b.q.uniqueRelease); rerr != nil {
+		return fmt.Errorf("%w (releasing conflicting unique keys: %v)", err, rerr)
+	}
+	return f()
 }
 
 func (b *Backend) finish(ctx context.Context, r runner, p *backend.JobFinishParams) (*backend.JobFinishResult, error) {
@@ -323,23 +346,23 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	rows, err := b.pool.Query(ctx, b.q.rescue, p.Now, limitArg(p.Limit), rescueMessage, b.channel)
+	var res *backend.JobRescueResult
+	err := b.retryUnique(ctx, func() error {
+		res = &backend.JobRescueResult{}
+		return pgxRunner{b.pool}.query(ctx, b.q.rescue, []any{p.Now, limitArg(p.Limit), rescueMessage, b.channel},
+			func(scan func(...any) error) error {
+				var r backend.RescuedJob
+				var st string
+				var n int64
+				if err := scan(&r.ID, &r.Kind, &r.Queue, &st, &n); err != nil {
+					return err
+				}
+				r.State = backend.JobState(st)
+				res.Jobs = append(res.Jobs, r)
+				return nil
+			})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: rescue: %w", err)
-	}
-	res := &backend.JobRescueResult{}
-	for rows.Next() {
-		var r backend.RescuedJob
-		var st string
-		var n int64
-		if err := rows.Scan(&r.ID, &r.Kind, &r.Queue, &st, &n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("postgres: rescue: %w", err)
-		}
-		r.State = backend.JobState(st)
-		res.Jobs = append(res.Jobs, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: rescue: %w", err)
 	}
 	return res, nil
@@ -351,7 +374,10 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 		return nil, err
 	}
 	var promoted, notified int64
-	if err := b.pool.QueryRow(ctx, b.q.promote, p.Now, limitArg(p.Limit), b.channel).Scan(&promoted, &notified); err != nil {
+	err := b.retryUnique(ctx, func() error {
+		return b.pool.QueryRow(ctx, b.q.promote, p.Now, limitArg(p.Limit), b.channel).Scan(&promoted, &notified)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("postgres: promote: %w", err)
 	}
 	return &backend.JobPromoteResult{Promoted: int(promoted)}, nil

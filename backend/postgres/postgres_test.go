@@ -565,3 +565,39 @@ func TestQueueWatchListenerReconnects(t *testing.T) {
 	}
 	require.Eventually(t, signalled, 10*time.Second, 10*time.Millisecond)
 }
+
+// A job whose unique states leave out running can lose its key while it
+// runs; if it then goes back to a holding state (snooze -> queued) while
+// another job holds the key, the batch still finishes: the returning job
+// gives up its claim on the key instead of failing everyone's outcome.
+func TestFinishIntoHeldUniqueKey(t *testing.T) {
+	t.Parallel()
+	x := setup(t)
+	a := insert(t, x.now)
+	a.UniqueKey, a.UniqueStates = "k", []backend.JobState{backend.StateQueued}
+	other := insert(t, x.now)
+	x.enqueue(t, a, other)
+	running := x.claim(t, 2)
+	require.Len(t, running, 2)
+	b := insert(t, x.now)
+	b.UniqueKey, b.UniqueStates = "k", []backend.JobState{backend.StateQueued}
+	require.False(t, x.enqueue(t, b).Jobs[0].Duplicate, "a is running: the key is free")
+	var outs []*backend.JobOutcome
+	for _, j := range running {
+		o := &backend.JobOutcome{ID: j.ID, LeaseToken: j.LeaseToken, Outcome: backend.OutcomeCompleted}
+		if j.ID == a.ID {
+			o.Outcome, o.RunAt = backend.OutcomeSnoozed, x.now
+		}
+		outs = append(outs, o)
+	}
+	fin, err := x.b.JobFinish(x.ctx, &backend.JobFinishParams{Now: x.now, Jobs: outs})
+	require.NoError(t, err)
+	require.Empty(t, fin.LeaseLost)
+	require.Equal(t, backend.StateQueued, x.get(t, a.ID).State)
+	require.Equal(t, backend.StateCompleted, x.get(t, other.ID).State)
+	// b still holds the key.
+	c := insert(t, x.now)
+	c.UniqueKey = "k"
+	res := x.enqueue(t, c)
+	require.Equal(t, backend.EnqueueOutcome{ID: b.ID, Duplicate: true, State: backend.StateQueued}, res.Jobs[0])
+}
