@@ -17,8 +17,11 @@ func newJobIndex() jobIndex {
 }
 
 // get returns the entry with id, or nil.
-func (x *jobIndex) get(id string) *entry {
-	if k := newIDKey(id); !k.slow {
+func (x *jobIndex) get(id string) *entry { return x.getKey(id, newIDKey(id)) }
+
+// getKey is get for an ID already parsed into k.
+func (x *jobIndex) getKey(id string, k idKey) *entry {
+	if !k.slow {
 		return x.uuids[[2]uint64{k.hi, k.lo}]
 	}
 	return x.other[id]

@@ -63,7 +63,7 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 	var woken *queue // the last queue signalled, to signal once per batch and queue
 	for i := range entries {
 		e := &entries[i]
-		if old := b.jobs.get(e.ID); old != nil {
+		if old := b.jobs.getKey(e.ID, e.idKey); old != nil {
 			res.Jobs[i] = backend.EnqueueOutcome{ID: old.ID, Duplicate: true, State: old.State}
 			continue
 		}
