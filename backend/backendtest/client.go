@@ -141,18 +141,37 @@ func (e *clientEnv) get(id string) *conveyor.JobRecord {
 func (e *clientEnv) waitState(id string, state conveyor.JobState) *conveyor.JobRecord {
 	e.t.Helper()
 	var last *conveyor.JobRecord
-	require.Eventually(e.t, func() bool {
-		j, err := e.client.Get(e.ctx, id)
-		if err != nil {
-			return false
-		}
-		last = j
-		return j.State == state
-	}, clientWait, clientTick, "job %s never reached state %s", id, state)
-	if last == nil || last.State != state {
-		e.t.Fatalf("job %s: state %v, want %s", id, last, state)
-	}
+	e.eventually(clientWait, func() bool {
+		last = e.get(id)
+		return last.State == state
+	}, "job %s never reached state %s", id, state)
 	return last
+}
+
+// eventually polls cond every clientTick until it holds, failing the test
+// after timeout. Unlike require.Eventually it calls cond in the test's own
+// goroutine, so cond may use require and never outlives the test.
+func (e *clientEnv) eventually(timeout time.Duration, cond func() bool, format string, args ...any) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("condition not met within %s: "+format, append([]any{timeout}, args...)...)
+		}
+		time.Sleep(clientTick)
+	}
+}
+
+// never polls cond for d and fails the test if it ever holds.
+func (e *clientEnv) never(d time.Duration, cond func() bool, format string, args ...any) {
+	e.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			e.t.Fatalf("condition unexpectedly met: "+format, args...)
+		}
+		time.Sleep(clientTick)
+	}
 }
 
 // countState returns how many jobs are in state.

@@ -98,7 +98,7 @@ func testKillWorker(t *testing.T, f ClientFactory) {
 		return json.RawMessage(`"ok"`), nil
 	}), nil))
 	e.startWorker(func(c *conveyor.WorkerConfig) { c.RescueInterval = 100 * time.Millisecond })
-	require.Eventually(t, func() bool { return e.countState(conveyor.StateCompleted) == killJobs }, killLease+clientWait, clientTick,
+	e.eventually(killLease+clientWait, func() bool { return e.countState(conveyor.StateCompleted) == killJobs },
 		"every job completed after the kill")
 	for _, r := range res {
 		j := e.get(r.ID)

@@ -55,7 +55,7 @@ func testClientRun(t *testing.T, f ClientFactory) {
 		_, err := e.client.EnqueueMany(e.ctx, reqs)
 		require.NoError(t, err)
 		e.startWorker(func(c *conveyor.WorkerConfig) { c.Queues = map[string]int{clientQueue: 16} })
-		require.Eventually(t, func() bool { return e.countState(conveyor.StateCompleted) == n }, clientWait, clientTick)
+		e.eventually(clientWait, func() bool { return e.countState(conveyor.StateCompleted) == n }, "%d jobs completed", n)
 		require.Equal(t, int64(n), runs.Load(), "each job ran exactly once")
 	})
 
@@ -82,10 +82,10 @@ func testClientRun(t *testing.T, f ClientFactory) {
 		}, nil))
 		e.startWorker(nil)
 		id := e.enqueue("test.ctx", nil, nil)
-		require.Eventually(t, func() bool {
+		e.eventually(clientWait, func() bool {
 			j := e.get(id)
 			return j.State == conveyor.StateRunning && len(j.Progress) > 0
-		}, clientWait, clientTick, "progress stored while running")
+		}, "progress stored while running")
 		require.JSONEq(t, `{"done":42}`, string(e.get(id).Progress))
 		releaseFn()
 		j := e.waitState(id, conveyor.StateCompleted)

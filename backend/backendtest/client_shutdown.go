@@ -149,7 +149,7 @@ func testClientShutdown(t *testing.T, f ClientFactory) {
 		require.Equal(t, conveyor.StateQueued, j.State, "handed back")
 		releaseFn()
 		waitClosed(t, returned, "handler return")
-		require.Never(t, func() bool { return e.get(id).State != conveyor.StateQueued }, 300*time.Millisecond, clientTick,
+		e.never(300*time.Millisecond, func() bool { return e.get(id).State != conveyor.StateQueued },
 			"the late result must not change the job")
 	})
 
