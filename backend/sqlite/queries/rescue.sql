@@ -1,6 +1,7 @@
 -- Hands back running jobs whose lease expired before ?1: queued and due now
 -- when attempts are left, failed otherwise; the attempt stays counted and an
--- error saying the lease expired is appended.
+-- error saying the lease expired (and whose it was) is appended. SET
+-- expressions read the row as it was, so lease_owner is still the old owner.
 -- Inputs: ?1 now (unix ns), ?2 now (RFC 3339 text, for the error's "at"),
 -- ?3 limit (-1 = none). Outputs: id, kind, queue, state of each rescued job.
 UPDATE jobs
@@ -8,7 +9,9 @@ SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
     run_at = CASE WHEN attempt >= max_attempts THEN run_at ELSE ?1 END,
     finished_at = CASE WHEN attempt >= max_attempts THEN ?1 ELSE NULL END,
     errors = json_insert(coalesce(errors, '[]'), '$[#]',
-                         json_object('attempt', attempt, 'at', ?2, 'message', 'lease expired')),
+                         json_object('attempt', attempt, 'at', ?2, 'message',
+                                     'lease expired: worker "' || coalesce(lease_owner, '') ||
+                                     '" neither finished nor extended it')),
     lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0
 WHERE rowid IN (
     SELECT rowid FROM jobs INDEXED BY jobs_lease
