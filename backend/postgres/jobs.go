@@ -47,9 +47,12 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 	// concurrent enqueues (measured: 3x fewer single inserts/s). The job is
 	// committed when the statement returns, so the notifier sends the wake-up
 	// right after, coalesced, from outside any transaction.
-	res, err := b.enqueue(ctx, pgxRunner{b.pool}, p, "")
+	res, err := b.enqueue(ctx, pgxRunner{b.pool}, p, false)
 	if err != nil {
 		return nil, err
+	}
+	for _, j := range p.Jobs {
+		b.knownQueues.Store(j.Queue, true) // committed: registered for good
 	}
 	for i, o := range res.Jobs {
 		if !o.Duplicate && o.State == backend.StateQueued {
@@ -62,8 +65,9 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 
 // enqueue runs the enqueue statement through r and resolves the jobs it did
 // not store to the jobs that blocked them (unique key holder, or a job with
-// the same ID: a retried enqueue).
-func (b *Backend) enqueue(ctx context.Context, r runner, p *backend.JobEnqueueParams, channel string) (*backend.JobEnqueueResult, error) {
+// the same ID: a retried enqueue). inTx says r is a caller's transaction: the
+// statement then sends the NOTIFY itself (delivered only on commit).
+func (b *Backend) enqueue(ctx context.Context, r runner, p *backend.JobEnqueueParams, inTx bool) (*backend.JobEnqueueResult, error) {
 	res := &backend.JobEnqueueResult{Jobs: make([]backend.EnqueueOutcome, len(p.Jobs))}
 	pending := make([]int, len(p.Jobs))
 	for i := range pending {
@@ -73,7 +77,7 @@ func (b *Backend) enqueue(ctx context.Context, r runner, p *backend.JobEnqueuePa
 		if round == maxEnqueueRounds {
 			return nil, fmt.Errorf("postgres: enqueue: %d jobs neither stored nor blocked after %d rounds", len(pending), round)
 		}
-		inserted, err := b.insertJobs(ctx, r, p, pending, channel)
+		inserted, err := b.insertJobs(ctx, r, p, pending, inTx)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +104,7 @@ func (b *Backend) enqueue(ctx context.Context, r runner, p *backend.JobEnqueuePa
 
 // insertJobs runs the enqueue statement for the jobs at idx and returns the
 // stored IDs with their states.
-func (b *Backend) insertJobs(ctx context.Context, r runner, p *backend.JobEnqueueParams, idx []int, channel string) (map[string]backend.JobState, error) {
+func (b *Backend) insertJobs(ctx context.Context, r runner, p *backend.JobEnqueueParams, idx []int, inTx bool) (map[string]backend.JobState, error) {
 	n := len(idx)
 	var (
 		ids, kinds, queues, args, uniqueKeys, uniqueStates, tags, metas, states = make([]string, n), make([]string, n),
@@ -137,8 +141,17 @@ func (b *Backend) insertJobs(ctx context.Context, r runner, p *backend.JobEnqueu
 		}
 	}
 	inserted := make(map[string]backend.JobState, n)
+	channel := ""
+	if inTx {
+		channel = b.channel
+	}
+	// Queues to register: those not known to be committed already. In a
+	// caller's transaction register them all: it may roll back.
 	var distinctQueues []string
 	for _, q := range queues {
+		if _, known := b.knownQueues.Load(q); known && !inTx {
+			continue
+		}
 		if !slices.Contains(distinctQueues, q) {
 			distinctQueues = append(distinctQueues, q)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,9 +37,9 @@ type Config struct {
 	Schema string
 	// SkipMigrate disables the migrations New runs. Default: false (migrate).
 	SkipMigrate bool
-	// MaxConns is the pool size when the backend opens the pool. Default: 16,
-	// enough for 16 concurrent enqueuers plus a worker's claim, finish and
-	// heartbeat calls.
+	// MaxConns is the pool size when the backend opens the pool. Default:
+	// the URL's pool_max_conns parameter if given, else 16 (enough for 16
+	// concurrent enqueuers plus a worker's claim, finish and heartbeat calls).
 	MaxConns int32
 	// ListenerRetry is the delay before the wake-up listener reconnects after
 	// its connection dropped. Default: 250 ms.
@@ -50,7 +51,7 @@ func (c Config) WithDefaults() Config {
 	if c.Schema == "" {
 		c.Schema = DefaultSchema
 	}
-	if c.MaxConns == 0 {
+	if c.MaxConns == 0 && !strings.Contains(c.URL, "pool_max_conns=") {
 		c.MaxConns = 16
 	}
 	if c.ListenerRetry == 0 {
@@ -84,6 +85,10 @@ type Backend struct {
 
 	wake     *waker
 	notifier *notifier
+
+	// knownQueues holds the queues this process saw committed to the queues
+	// table (rows are never deleted), so enqueues skip registering them.
+	knownQueues sync.Map
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -144,7 +149,9 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		if err != nil {
 			return nil, fmt.Errorf("postgres: parse URL %s: %w", backend.Redact(cfg.URL), err)
 		}
-		pcfg.MaxConns = cfg.MaxConns
+		if cfg.MaxConns > 0 {
+			pcfg.MaxConns = cfg.MaxConns
+		}
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: open pool: %w", err)

@@ -37,7 +37,7 @@ func (b *Backend) JobEnqueueTx(ctx context.Context, tx any, p *backend.JobEnqueu
 	if err != nil {
 		return nil, err
 	}
-	return b.enqueue(ctx, r, p, b.channel)
+	return b.enqueue(ctx, r, p, true)
 }
 
 // JobFinishTx is JobFinish inside the caller's transaction (a pgx.Tx, or a
