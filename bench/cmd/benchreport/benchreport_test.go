@@ -97,11 +97,12 @@ func TestGlyphsAreFiveBySeven(t *testing.T) {
 func TestMarkdown(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	writeMarkdown(&buf, setup(t), env{Date: "2026-11-23", Commit: "abc", NProc: 2, CPU: "cpu", Peers: map[string]string{"github.com/riverqueue/river": "v0.51.1"}}, 3, "BenchmarkX 1 ns/op", "bench/results/plot.png")
+	writeMarkdown(&buf, setup(t), env{Date: "2026-11-23", Commit: "abc", NProc: 2, CPU: "cpu", Peers: map[string]string{"github.com/riverqueue/river": "v0.51.1"}}, 3, "BenchmarkX 1 ns/op", "Run on a quiet machine.", "bench/results/plot.png")
 	md := buf.String()
 	require.Contains(t, md, "| postgres | river-postgres | n/a | n/a | 2.00x | 4.00x | 0.50x |")
 	require.Contains(t, md, "| conveyor-nats | failed |")
 	require.Contains(t, md, "![throughput and latency per system](bench/results/plot.png)")
 	require.Contains(t, md, "BenchmarkX 1 ns/op")
+	require.Contains(t, md, "## Notes\n\nRun on a quiet machine.")
 	require.Contains(t, md, "| github.com/riverqueue/river | v0.51.1 |")
 }

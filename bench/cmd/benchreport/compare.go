@@ -63,6 +63,9 @@ func fmtMs(x float64) string {
 	if x == 0 {
 		return "-"
 	}
+	if x < 0.01 {
+		return "<0.01"
+	}
 	if x >= 100 {
 		return fmt.Sprintf("%.0f", x)
 	}

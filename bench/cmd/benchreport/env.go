@@ -21,6 +21,7 @@ type env struct {
 	CPU         string            `json:"cpu"`
 	RAM         string            `json:"ram"`
 	Kernel      string            `json:"kernel"`
+	LoadAvg     string            `json:"loadavg"` // /proc/loadavg when env was collected (end of the run)
 	Go          string            `json:"go"`
 	Postgres    string            `json:"postgres"`
 	PostgresCfg map[string]string `json:"postgres_settings"`
@@ -35,12 +36,13 @@ type env struct {
 // be learned is "unknown".
 func collectEnv(pgURL, redisHost, redisPort, peersGoMod string) env {
 	e := env{
-		Date:   time.Now().UTC().Format("2006-01-02 15:04 UTC"),
-		Commit: orUnknown(run("git", "rev-parse", "--short", "HEAD")),
-		NProc:  runtime.NumCPU(),
-		CPU:    orUnknown(procField("/proc/cpuinfo", "model name")),
-		Kernel: orUnknown(run("uname", "-sr")),
-		Go:     orUnknown(run("go", "version")),
+		Date:    time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		Commit:  orUnknown(run("git", "rev-parse", "--short", "HEAD")),
+		NProc:   runtime.NumCPU(),
+		CPU:     orUnknown(procField("/proc/cpuinfo", "model name")),
+		Kernel:  orUnknown(run("uname", "-sr")),
+		LoadAvg: orUnknown(loadAvg()),
+		Go:      orUnknown(run("go", "version")),
 	}
 	if kb, err := strconv.ParseFloat(strings.Fields(procField("/proc/meminfo", "MemTotal") + " 0")[0], 64); err == nil && kb > 0 {
 		e.RAM = fmt.Sprintf("%.1f GiB", kb/(1<<20))
@@ -116,4 +118,17 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }

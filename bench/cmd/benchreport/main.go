@@ -49,16 +49,17 @@ func runCmd(args []string) error {
 		fs := flag.NewFlagSet("report", flag.ContinueOnError)
 		dir := fs.String("dir", "bench/results", "directory with results.jsonl, env.json and micro.txt; plot.png is written there")
 		md := fs.String("md", "BENCHMARKS.md", "markdown file to write")
+		notes := fs.String("notes", "bench/NOTES.md", "hand-written notes included in the markdown, if the file exists")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return report(*dir, *md)
+		return report(*dir, *md, *notes)
 	default:
 		return fmt.Errorf("unknown command %q", args[0])
 	}
 }
 
-func report(dir, mdPath string) error {
+func report(dir, mdPath, notesPath string) error {
 	recs, err := readRecords(filepath.Join(dir, "results.jsonl"))
 	if err != nil {
 		return err
@@ -77,6 +78,7 @@ func report(dir, mdPath string) error {
 		return fmt.Errorf("env.json: %w", err)
 	}
 	micro, _ := os.ReadFile(filepath.Join(dir, "micro.txt")) // optional
+	notes, _ := os.ReadFile(notesPath)                       // optional
 	var png bytes.Buffer
 	if err := writePlot(&png, t); err != nil {
 		return err
@@ -89,6 +91,6 @@ func report(dir, mdPath string) error {
 		return err
 	}
 	var md bytes.Buffer
-	writeMarkdown(&md, t, e, rounds, string(micro), filepath.ToSlash(rel))
+	writeMarkdown(&md, t, e, rounds, string(micro), string(notes), filepath.ToSlash(rel))
 	return os.WriteFile(mdPath, md.Bytes(), 0o644)
 }

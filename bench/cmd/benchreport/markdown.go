@@ -10,10 +10,10 @@ import (
 	"conveyor/bench/harness"
 )
 
-// writeMarkdown writes BENCHMARKS.md from the results, the environment and
-// the micro-benchmark output (may be empty). plotPath is relative to the
-// markdown file.
-func writeMarkdown(w io.Writer, t table, e env, rounds int, micro, plotPath string) {
+// writeMarkdown writes BENCHMARKS.md from the results, the environment, the
+// micro-benchmark output and hand-written notes (both may be empty).
+// plotPath is relative to the markdown file.
+func writeMarkdown(w io.Writer, t table, e env, rounds int, micro, notes, plotPath string) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	p("# Benchmarks")
 	p("")
@@ -66,6 +66,12 @@ func writeMarkdown(w io.Writer, t table, e env, rounds int, micro, plotPath stri
 			mdCell(lat, fmtMs(lat.P50)), mdCell(lat, fmtMs(lat.P99)), rounds)
 	}
 	p("")
+	if notes = strings.TrimSpace(notes); notes != "" {
+		p("## Notes")
+		p("")
+		p("%s", notes)
+		p("")
+	}
 	p("## Method")
 	p("")
 	p("Every system is driven by the same Go code, `bench/harness`: conveyor through `conveyor bench` (package `bench`,")
@@ -108,8 +114,11 @@ func writeMarkdown(w io.Writer, t table, e env, rounds int, micro, plotPath stri
 		p("| %s | %s |", k, e.Peers[k])
 	}
 	p("")
+	p("| load average (1/5/15 min) at the end of the run | %s |", orUnknown(e.LoadAvg))
+	p("")
 	p("The machine is shared with other work (builds and tests of other engineers may run at the same time), which is")
-	p("why the figures are medians of alternating rounds; absolute numbers are noisy, ratios less so.")
+	p("why the figures are medians of alternating rounds; absolute numbers are noisy, ratios less so. A load average")
+	p("well above the CPU count means the run competed for CPU and its figures are rough.")
 	p("")
 	p("## Durability")
 	p("")
