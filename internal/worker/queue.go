@@ -200,7 +200,7 @@ func (w *Worker) execute(t *task) {
 	}
 	start := time.Now()
 	t.jv.init(j, w.log)
-	t.ctx.init(w.baseCtx, &t.jv, start, timeout)
+	t.ctx.init(w.base, &t.jv, start, timeout)
 	debug := w.log.Enabled(context.Background(), slog.LevelDebug)
 	if debug {
 		w.log.Debug("job started", jobAttrs(j)...)
@@ -232,7 +232,7 @@ func (w *Worker) execute(t *task) {
 	if w.cfg.Observer != nil && !t.lost.Load() {
 		w.cfg.Observer.JobFinished(j, t.out.Outcome, elapsed)
 	}
-	w.logOutcome(t, err, cause, elapsed)
+	w.logOutcome(t, err, cause, elapsed, debug)
 	w.report(t)
 }
 
@@ -326,7 +326,7 @@ func (w *Worker) classify(t *task, res []byte, err error, cause error, timedOut 
 	t.q.noteDue(o.RunAt)
 }
 
-func (w *Worker) logOutcome(t *task, err, cause error, elapsed time.Duration) {
+func (w *Worker) logOutcome(t *task, err, cause error, elapsed time.Duration, debug bool) {
 	j := t.job
 	o := &t.out
 	if t.lost.Load() {
@@ -335,7 +335,7 @@ func (w *Worker) logOutcome(t *task, err, cause error, elapsed time.Duration) {
 	}
 	switch o.Outcome {
 	case backend.OutcomeCompleted:
-		if w.log.Enabled(context.Background(), slog.LevelDebug) {
+		if debug {
 			w.log.Debug("job completed", append(jobAttrs(j), "duration", elapsed)...)
 		}
 	case backend.OutcomeRetry:
@@ -351,7 +351,7 @@ func (w *Worker) logOutcome(t *task, err, cause error, elapsed time.Duration) {
 	case backend.OutcomeSnoozed:
 		if errors.Is(cause, ErrShutdown) {
 			w.log.Info("job handed back at shutdown", jobAttrs(j)...)
-		} else if w.log.Enabled(context.Background(), slog.LevelDebug) {
+		} else if debug {
 			w.log.Debug("job snoozed", append(jobAttrs(j), "run_at", o.RunAt)...)
 		}
 	}

@@ -32,23 +32,39 @@ type taskCtx struct {
 
 type afterFn struct{ f func() }
 
+// baseInfo is the parent of every handler context, described once.
+type baseInfo struct {
+	ctx         context.Context
+	deadline    time.Time
+	hasDeadline bool
+	cancellable bool
+}
+
+func newBaseInfo(ctx context.Context) *baseInfo {
+	d, ok := ctx.Deadline()
+	return &baseInfo{ctx: ctx, deadline: d, hasDeadline: ok, cancellable: ctx.Done() != nil}
+}
+
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // init prepares c for one attempt; timeout <= 0 means none.
 // The runtime may have cancelled c already (shutdown): init keeps that.
-func (c *taskCtx) init(parent context.Context, jv *JobValue, start time.Time, timeout time.Duration) {
+// base describes the parent once for all jobs (walking a context chain per
+// job costs).
+func (c *taskCtx) init(base *baseInfo, jv *JobValue, start time.Time, timeout time.Duration) {
+	parent := base.ctx
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = start.Add(timeout)
 	}
-	if d, ok := parent.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
-		deadline = d
+	if base.hasDeadline && (deadline.IsZero() || base.deadline.Before(deadline)) {
+		deadline = base.deadline
 	}
 	c.mu.Lock()
 	c.parent, c.jv, c.deadline = parent, jv, deadline
 	cancelled := c.err != nil
 	c.mu.Unlock()
-	if parent.Done() != nil && !cancelled {
+	if base.cancellable && !cancelled {
 		stop := context.AfterFunc(parent, func() { c.cancel(parent.Err(), context.Cause(parent)) })
 		c.mu.Lock()
 		c.stopParent = stop

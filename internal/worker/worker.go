@@ -149,7 +149,7 @@ type Worker struct {
 	executing atomic.Int64  // handlers dispatched and not yet finished
 	idle      chan struct{} // signalled when executing drops to 0
 
-	baseCtx     context.Context // parent of every handler context
+	base        *baseInfo // parent of every handler context
 	ioCtx       context.Context // backend calls; ends only at the very end of Stop
 	ioCancel    context.CancelFunc
 	fetchCtx    context.Context
@@ -207,7 +207,7 @@ func (w *Worker) Start(base context.Context) error {
 	w.startOnce.Do(func() {
 		err = nil
 		w.started.Store(true)
-		w.baseCtx = base
+		w.base = newBaseInfo(base)
 		w.ioCtx, w.ioCancel = context.WithCancel(context.WithoutCancel(base))
 		w.fetchCtx, w.fetchCancel = context.WithCancel(w.ioCtx)
 		w.loopWG.Add(2)

@@ -261,20 +261,20 @@ func TestTaskCtx(t *testing.T) {
 
 	t.Run("DeadlineWithoutDone", func(t *testing.T) {
 		var c taskCtx
-		c.init(parent, &JobValue{}, time.Now().Add(-time.Second), time.Millisecond)
+		c.init(newBaseInfo(parent), &JobValue{}, time.Now().Add(-time.Second), time.Millisecond)
 		require.ErrorIs(t, c.Err(), context.DeadlineExceeded)
 		<-c.Done()
 		require.Nil(t, c.runtimeCause())
 	})
 	t.Run("DoneArmsTimer", func(t *testing.T) {
 		var c taskCtx
-		c.init(parent, &JobValue{}, time.Now(), 20*time.Millisecond)
+		c.init(newBaseInfo(parent), &JobValue{}, time.Now(), 20*time.Millisecond)
 		<-c.Done()
 		require.True(t, c.deadlineExceeded())
 	})
 	t.Run("CancelWithCauseReachesChildren", func(t *testing.T) {
 		var c taskCtx
-		c.init(parent, &JobValue{}, time.Now(), time.Hour)
+		c.init(newBaseInfo(parent), &JobValue{}, time.Now(), time.Hour)
 		child, stop := context.WithCancel(&c)
 		defer stop()
 		after := make(chan struct{})
@@ -289,7 +289,7 @@ func TestTaskCtx(t *testing.T) {
 	t.Run("ParentCancellation", func(t *testing.T) {
 		p, cancel := context.WithCancelCause(parent)
 		var c taskCtx
-		c.init(p, &JobValue{}, time.Now(), 0)
+		c.init(newBaseInfo(p), &JobValue{}, time.Now(), 0)
 		_, ok := c.Deadline()
 		require.False(t, ok)
 		cancel(errors.New("parent gone"))
@@ -301,7 +301,7 @@ func TestTaskCtx(t *testing.T) {
 		var c taskCtx
 		jv := &JobValue{}
 		jv.init(job, slog.Default())
-		c.init(parent, jv, time.Now(), 0)
+		c.init(newBaseInfo(parent), jv, time.Now(), 0)
 		require.Same(t, job, JobFromContext(&c))
 		require.NotNil(t, LoggerFromContext(&c))
 		require.NoError(t, SetProgress(&c, map[string]int{"n": 1}))
