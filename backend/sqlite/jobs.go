@@ -73,8 +73,12 @@ func (b *Backend) enqueueTx(ctx context.Context, s *stmts, tx *sql.Tx, p *backen
 				continue
 			}
 		}
+		runAt := ins.RunAt
+		if runAt.IsZero() { // required by the port; due now rather than in year 1
+			runAt = p.Now
+		}
 		state := backend.StateQueued
-		if ins.RunAt.After(p.Now) {
+		if runAt.After(p.Now) {
 			state = backend.StateScheduled
 		}
 		uniqueStates, err := jsonList(ins.UniqueStates)
@@ -90,7 +94,7 @@ func (b *Backend) enqueueTx(ctx context.Context, s *stmts, tx *sql.Tx, p *backen
 			uniqueKey = ins.UniqueKey
 		}
 		r, err := insert.ExecContext(ctx, ins.ID, ins.Kind, ins.Queue, string(ins.Args), ins.Priority, string(state),
-			ins.MaxAttempts, int64(ins.Timeout), ns(ins.RunAt), uniqueKey, uniqueStates, tags, jsonText(ins.Meta), ns(p.Now))
+			ins.MaxAttempts, int64(ins.Timeout), ns(runAt), uniqueKey, uniqueStates, tags, jsonText(ins.Meta), ns(p.Now))
 		if err != nil {
 			return nil, nil, b.fail("job enqueue "+ins.ID, err)
 		}
