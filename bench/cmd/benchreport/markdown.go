@@ -154,7 +154,7 @@ func writeMarkdown(w io.Writer, t table, e env, rounds int, micro, notes, plotPa
 	p("bench/compare.sh redis          # conveyor-redis vs asynq")
 	p("bench/compare.sh memory         # conveyor alone (also sqlite, nats)")
 	p("conveyor bench --backend postgres://… --workload all [--jobs N] [--workers C]")
-	p("(cd bench/peers && go run . --system river|asynq --workload all)")
+	p("(cd bench/peers && go run -mod=mod . --system river|asynq --workload all)")
 	p("```")
 }
 
