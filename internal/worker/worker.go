@@ -149,7 +149,7 @@ type Worker struct {
 	executing atomic.Int64  // handlers dispatched and not yet finished
 	idle      chan struct{} // signalled when executing drops to 0
 
-	base        *baseInfo // parent of every handler context
+	base        *baseInfo       // parent of every handler context
 	ioCtx       context.Context // backend calls; ends only at the very end of Stop
 	ioCancel    context.CancelFunc
 	fetchCtx    context.Context
