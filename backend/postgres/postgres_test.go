@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -600,4 +601,32 @@ func TestFinishIntoHeldUniqueKey(t *testing.T) {
 	c.UniqueKey = "k"
 	res := x.enqueue(t, c)
 	require.Equal(t, backend.EnqueueOutcome{ID: b.ID, Duplicate: true, State: backend.StateQueued}, res.Jobs[0])
+}
+
+// With many finished jobs in the table, the claim reads the partial claim
+// index (claimable rows only), so its cost does not grow with finished rows.
+func TestClaimPlanUsesPartialIndex(t *testing.T) {
+	t.Parallel()
+	x := setup(t)
+	_, err := x.b.pool.Exec(x.ctx, `INSERT INTO `+x.b.schema+`.jobs (id, kind, queue, args, state, attempt, max_attempts,
+		timeout_ns, run_at, enqueued_at, finished_at)
+		SELECT '00000000-' || lpad(to_hex(g), 12, '0'), 'k', 'default', '{}', 'completed', 1, 1, 1, $1, $1, $1
+		FROM generate_series(1, 50000) g`, x.now)
+	require.NoError(t, err)
+	x.enqueue(t, insert(t, x.now), insert(t, x.now))
+	_, err = x.b.pool.Exec(x.ctx, `ANALYZE `+x.b.schema+`.jobs`)
+	require.NoError(t, err)
+	rows, err := x.b.pool.Query(x.ctx, `EXPLAIN (FORMAT TEXT) `+x.b.q.claim, "default", 10, "w", x.now, x.now.Add(time.Minute))
+	require.NoError(t, err)
+	var lines []string
+	for rows.Next() {
+		var l string
+		require.NoError(t, rows.Scan(&l))
+		lines = append(lines, l)
+	}
+	require.NoError(t, rows.Err())
+	full := strings.Join(lines, "\n")
+	require.Contains(t, full, "jobs_claim", full)
+	require.NotContains(t, full, "Seq Scan on jobs", full)
+	require.Len(t, x.claim(t, 10), 2)
 }
