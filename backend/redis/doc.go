@@ -25,8 +25,9 @@
 //	                      finished_at µs (for prune), member ID
 //	{P:Q}:paused          "1" while the queue is paused
 //	{P:Q}:unique:KEY      set of the IDs enqueued with unique key KEY
-//	P:ids                 zset (all scores 0) of "ID|QUEUE": the id->queue
-//	                      index and, lexicographically, the JobList index
+//	{P:Q}:ids             zset (all scores 0) of every job ID of the queue:
+//	                      lexicographic order = time order (UUIDv7), the
+//	                      JobList index
 //	P:queues              set of queue names
 //	P:records:NS          hash of the records of namespace NS
 //	P:schema              layout version
@@ -42,17 +43,18 @@
 // then, saving a write per finish), cr cancel requested.
 //
 // Cluster: job IDs do not name their queue, so operations by ID alone (get,
-// cancel, retry, delete) first look the queue up in P:ids (one extra round
-// trip), then run their script in the queue's slot. Lease tokens are
-// "QUEUE|RANDOM.N", so finish and lease extension, which get only IDs and
-// tokens, route without a lookup. P:ids (and P:queues, re-added by each
-// process at most every 5 s per queue) are written in the same pipeline as
-// the enqueue script (one round trip) but not atomically
-// with it; a leftover index entry (crash between the two) only makes a
-// lookup of a job that was never stored answer ErrNotFound. Unique keys are
-// enforced per queue (two jobs with one key in different queues are both
-// stored), since a cross-slot check cannot be atomic on a cluster. On a
-// single node all of this behaves the same.
+// cancel, retry, delete) need the queue first: each process caches ID ->
+// queue for the jobs it enqueued, claimed or looked up (a job never changes
+// queue); a miss asks every queue in one pipelined round trip (EXISTS on
+// the job key), then the operation's script runs in the queue's slot. Lease
+// tokens are "QUEUE|RANDOM.N", so finish and lease extension, which get
+// only IDs and tokens, route without a lookup. JobList merges the per-queue
+// ID indexes newest first. The only global keys, P:queues and the records,
+// are never touched by a script together with queue keys; P:queues is
+// re-added by each process at most every 5 s per queue, in the same round
+// trip as an enqueue. Unique keys are enforced per queue (two jobs with one
+// key in different queues are both stored), since a cross-slot check cannot
+// be atomic on a cluster. A single node behaves the same.
 //
 // # Scripts
 //

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -15,10 +16,11 @@ import (
 	"conveyor/backend"
 )
 
-// JobEnqueue implements backend.Jobs. All jobs go out in one pipelined round
-// trip: the id-index entries, the queue-set entries, and one enqueue script
-// call per queue (which
-// stores the jobs, enforces unique keys and publishes the wake-up).
+// JobEnqueue implements backend.Jobs: one enqueue script call per queue
+// (which stores the jobs, indexes them, enforces unique keys and publishes
+// the wake-up). A single-queue enqueue is one EVALSHA; several queues, or a
+// queue due to be (re-)added to the queues set (see registerQueue), go out
+// in one pipelined round trip.
 func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (*backend.JobEnqueueResult, error) {
 	if err := b.check(); err != nil {
 		return nil, err
@@ -40,7 +42,6 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 		byQueue[j.Queue] = append(byQueue[j.Queue], i)
 	}
 	argsByQueue := make([][]any, len(queues))
-	members := make([]goredis.Z, 0, len(p.Jobs))
 	var newQueues []any
 	for qi, q := range queues {
 		idx := byQueue[q]
@@ -50,7 +51,6 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 			if args, err = enqueueArgs(args, p.Jobs[i], now); err != nil {
 				return nil, err
 			}
-			members = append(members, goredis.Z{Member: idMember(p.Jobs[i].ID, q)})
 		}
 		argsByQueue[qi] = args
 		if b.registerQueue(q) {
@@ -58,22 +58,26 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 		}
 	}
 	scripts := make([]*goredis.Cmd, len(queues))
-	_, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
-		pipe.ZAdd(ctx, b.k.ids(), members...)
-		if len(newQueues) > 0 {
-			pipe.SAdd(ctx, b.k.queues(), newQueues...)
-		}
-		for qi, q := range queues {
-			scripts[qi] = scriptEnqueue.EvalSha(ctx, pipe, b.queueKeys(q), argsByQueue[qi]...)
-		}
-	})
+	var err error
+	if len(queues) == 1 && len(newQueues) == 0 {
+		scripts[0] = b.run(ctx, scriptEnqueue, queues[0], argsByQueue[0])
+		err = scripts[0].Err()
+	} else {
+		_, err = b.pipeline(ctx, func(pipe goredis.Pipeliner) {
+			if len(newQueues) > 0 {
+				pipe.SAdd(ctx, b.k.queues(), newQueues...)
+			}
+			for qi, q := range queues {
+				scripts[qi] = scriptEnqueue.EvalSha(ctx, pipe, b.queueKeys(q), argsByQueue[qi]...)
+			}
+		})
+	}
 	if err != nil {
 		for _, q := range newQueues {
 			b.queueSeen.Delete(q)
 		}
 		return nil, fmt.Errorf("enqueue: %w", err)
 	}
-	var stale []any // index entries of jobs not stored (unique-key duplicates)
 	for qi, q := range queues {
 		vals, err := scripts[qi].Slice()
 		if err != nil {
@@ -90,18 +94,10 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 			out := backend.EnqueueOutcome{ID: id, State: backend.JobState(state)}
 			if holder != "" {
 				out.ID, out.Duplicate = holder, true
-				if holder != id {
-					stale = append(stale, idMember(id, q))
-				}
 			}
 			b.idQueue.put(out.ID, q) // the holder is in the same queue
 			res.Jobs[i] = out
 		}
-	}
-	if len(stale) > 0 {
-		// Best effort: a leftover entry only makes lookups of an ID that was
-		// never stored find no record (ErrNotFound), as they should.
-		_ = b.rdb.ZRem(ctx, b.k.ids(), stale...).Err()
 	}
 	return res, nil
 }
@@ -492,13 +488,9 @@ func (b *Backend) JobDelete(ctx context.Context, p *backend.JobDeleteParams) err
 	}
 	switch code {
 	case 0:
-		_ = b.rdb.ZRem(ctx, b.k.ids(), idMember(p.ID, q)).Err()
 		return fmt.Errorf("job %s: %w", p.ID, backend.ErrNotFound)
 	case 2:
 		return fmt.Errorf("delete job %s in state running: %w", p.ID, backend.ErrWrongState)
-	}
-	if err := b.rdb.ZRem(ctx, b.k.ids(), idMember(p.ID, q)).Err(); err != nil {
-		return fmt.Errorf("delete job %s from the index: %w", p.ID, err)
 	}
 	return nil
 }
@@ -535,9 +527,6 @@ func (b *Backend) JobPrune(ctx context.Context, p *backend.JobPruneParams) (*bac
 			if err != nil {
 				return nil, fmt.Errorf("prune %s: %w", q, err)
 			}
-			if err := b.unindex(ctx, q, ids); err != nil {
-				return nil, fmt.Errorf("prune %s: %w", q, err)
-			}
 			res.Deleted += len(ids)
 			if len(ids) < n {
 				break
@@ -547,22 +536,11 @@ func (b *Backend) JobPrune(ctx context.Context, p *backend.JobPruneParams) (*bac
 	return res, nil
 }
 
-// unindex removes deleted jobs from the ids index.
-func (b *Backend) unindex(ctx context.Context, queue string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	ms := make([]any, len(ids))
-	for i, id := range ids {
-		ms[i] = idMember(id, queue)
-	}
-	return b.rdb.ZRem(ctx, b.k.ids(), ms...).Err()
-}
-
-// JobList implements backend.Jobs. It walks the ids index newest first
-// (UUIDv7 IDs sort by time), fetching records in pipelined chunks and
-// filtering them, until the page is full. The cursor is the last ID
-// returned: later pages start strictly below it, so inserts (newer IDs)
+// JobList implements backend.Jobs. Each queue keeps its job IDs in a
+// lexicographic index (UUIDv7 IDs sort by time); JobList merges the indexes
+// of the queues it looks at newest first, fetching records in pipelined
+// chunks and filtering them until the page is full. The cursor is the last
+// ID returned: later pages start strictly below it, so inserts (newer IDs)
 // never shift them.
 func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backend.JobListResult, error) {
 	if err := b.check(); err != nil {
@@ -573,33 +551,50 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 		limit = 100
 	}
 	limit = min(limit, 1000)
+	queues := []string{p.Queue}
+	if p.Queue == "" {
+		var err error
+		if queues, err = b.allQueues(ctx); err != nil {
+			return nil, err
+		}
+	}
 	upper := "+"
 	if p.Cursor != "" {
 		upper = "(" + p.Cursor
 	}
 	chunk := int64(min(max(limit*2, 100), 1000))
 	res := &backend.JobListResult{}
-	for {
-		ms, err := b.rdb.ZRevRangeByLex(ctx, b.k.ids(), &goredis.ZRangeBy{Min: "-", Max: upper, Count: chunk}).Result()
-		if err != nil {
+	for len(queues) > 0 {
+		heads := make([]*goredis.StringSliceCmd, len(queues))
+		if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
+			for i, q := range queues {
+				heads[i] = pipe.ZRevRangeByLex(ctx, b.queueKeys(q)[kIDs], &goredis.ZRangeBy{Min: "-", Max: upper, Count: chunk})
+			}
+		}); err != nil {
 			return nil, fmt.Errorf("list jobs: %w", err)
 		}
+		// IDs at or above the boundary are complete: every queue that may
+		// hold more below its chunk was cut at or below it.
 		type ref struct{ id, queue string }
-		refs := make([]ref, 0, len(ms))
-		for _, m := range ms {
-			i := len(m) - 1
-			for i >= 0 && m[i] != '|' {
-				i--
+		var refs []ref
+		boundary := ""
+		for i := range queues {
+			if ids := heads[i].Val(); int64(len(ids)) == chunk && ids[len(ids)-1] > boundary {
+				boundary = ids[len(ids)-1]
 			}
-			if i < 0 {
-				continue
-			}
-			r := ref{id: m[:i], queue: m[i+1:]}
-			if p.Queue != "" && r.queue != p.Queue {
-				continue
-			}
-			refs = append(refs, r)
 		}
+		var live []string // queues that may hold IDs below the boundary
+		for i, q := range queues {
+			ids := heads[i].Val()
+			if len(ids) > 0 && (int64(len(ids)) == chunk || ids[len(ids)-1] < boundary) {
+				live = append(live, q)
+			}
+			for _, id := range ids {
+				refs = append(refs, ref{id: id, queue: q})
+			}
+		}
+		refs = slices.DeleteFunc(refs, func(r ref) bool { return r.id < boundary })
+		slices.SortFunc(refs, func(a, b ref) int { return strings.Compare(b.id, a.id) })
 		cmds := make([]*goredis.MapStringStringCmd, len(refs))
 		if len(refs) > 0 {
 			if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
@@ -613,7 +608,7 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 		for i, r := range refs {
 			f := cmds[i].Val()
 			if len(f) == 0 {
-				continue // deleted or never stored
+				continue // deleted meanwhile
 			}
 			j, err := decodeJob(r.id, r.queue, f)
 			if err != nil {
@@ -628,11 +623,13 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 			}
 			res.Jobs = append(res.Jobs, j)
 		}
-		if int64(len(ms)) < chunk {
-			return res, nil
+		if boundary == "" {
+			return res, nil // every queue's index is exhausted
 		}
-		upper = "(" + ms[len(ms)-1]
+		upper = "(" + boundary
+		queues = live
 	}
+	return res, nil
 }
 
 func matches(j *backend.Job, p *backend.JobListParams) bool {

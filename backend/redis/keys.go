@@ -26,6 +26,7 @@ const (
 	kFailed           // failed jobs: score finished_at µs, member ID
 	kCancelled        // cancelled jobs: score finished_at µs, member ID
 	kPaused           // string "1" while the queue is paused
+	kIDs              // every job of the queue: score 0, member ID (lexicographic = time order)
 	numQueueKeys
 )
 
@@ -42,6 +43,7 @@ func (k keys) queueKeys(queue string) []string {
 		kFailed:    t + ":done:failed",
 		kCancelled: t + ":done:cancelled",
 		kPaused:    t + ":paused",
+		kIDs:       t + ":ids",
 	}
 }
 
@@ -59,11 +61,6 @@ func (k keys) uniquePrefix(queue string) string { return k.tag(queue) + ":unique
 // queue become claimable.
 func (k keys) wakeChannel(queue string) string { return k.prefix + ":wake:" + queue }
 
-// ids is the global sorted set (all scores 0) of "ID|QUEUE" members: the
-// id->queue index and, ordered lexicographically, the JobList index (UUIDv7
-// IDs sort by time).
-func (k keys) ids() string { return k.prefix + ":ids" }
-
 // queues is the global set of queue names.
 func (k keys) queues() string { return k.prefix + ":queues" }
 
@@ -72,9 +69,6 @@ func (k keys) records(namespace string) string { return k.prefix + ":records:" +
 
 // schema holds the layout version written by Migrate.
 func (k keys) schema() string { return k.prefix + ":schema" }
-
-// idMember is the member of the ids index for one job.
-func idMember(id, queue string) string { return id + "|" + queue }
 
 // scanPatterns match every key of the prefix (used by tests and tools to
 // delete a namespace).

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -150,4 +151,45 @@ func TestQueueListOldest(t *testing.T) {
 	require.True(t, res.Queues[0].OldestQueuedAt.Equal(t0.Add(10*time.Minute)), res.Queues[0].OldestQueuedAt)
 	jobs := claim(t, b, "q", 3, t0.Add(time.Hour), time.Minute)
 	require.Equal(t, []int{5, 0, -2}, []int{jobs[0].Priority, jobs[1].Priority, jobs[2].Priority})
+}
+
+// TestListMergesQueues pages through jobs of several queues (uneven sizes,
+// chunks smaller than the data) and requires the global newest-first order,
+// every job exactly once, and stability under inserts between pages.
+func TestListMergesQueues(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	var want []string
+	for i := range 700 {
+		q := []string{"a", "b", "b", "c", "c", "c"}[i%6]
+		want = append(want, enqueue(t, b, t0, insert(q))[0].ID)
+	}
+	slices.Reverse(want)
+	for _, limit := range []int{7, 100, 1000} {
+		var got []string
+		cursor := ""
+		for {
+			page, err := b.JobList(ctx, &backend.JobListParams{Cursor: cursor, Limit: limit})
+			require.NoError(t, err)
+			for _, j := range page.Jobs {
+				got = append(got, j.ID)
+			}
+			enqueue(t, b, t0, insert("b")) // newer than everything listed: never shows up below the cursor
+			if page.NextCursor == "" {
+				break
+			}
+			cursor = page.NextCursor
+		}
+		require.Equal(t, want, got, "limit %d", limit)
+		want = nil
+		page, err := b.JobList(ctx, &backend.JobListParams{Limit: 1000})
+		require.NoError(t, err)
+		for _, j := range page.Jobs {
+			want = append(want, j.ID)
+		}
+	}
+	page, err := b.JobList(ctx, &backend.JobListParams{Queue: "a", Limit: 1000})
+	require.NoError(t, err)
+	require.Len(t, page.Jobs, 117)
 }

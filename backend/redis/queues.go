@@ -95,9 +95,6 @@ func (b *Backend) QueuePurge(ctx context.Context, p *backend.QueuePurgeParams) (
 		if err != nil {
 			return nil, fmt.Errorf("purge queue %s: %w", p.Queue, err)
 		}
-		if err := b.unindex(ctx, p.Queue, ids); err != nil {
-			return nil, fmt.Errorf("purge queue %s: %w", p.Queue, err)
-		}
 		res.Deleted += len(ids)
 		if len(ids) < b.batch {
 			return res, nil

@@ -383,23 +383,35 @@ func (c *idCache) put(id, queue string) {
 	c.m[id] = queue
 }
 
-// lookupQueue finds the queue of a job ID: from the process cache, else
-// through the ids index.
+// lookupQueue finds the queue of a job ID: from the process cache, else by
+// asking every queue whether it holds the job (one pipelined round trip).
 func (b *Backend) lookupQueue(ctx context.Context, id string) (string, error) {
-	if id == "" || strings.ContainsAny(id, "|}") {
+	if id == "" || strings.ContainsAny(id, "{}") {
 		return "", fmt.Errorf("job %q: %w", id, backend.ErrNotFound)
 	}
 	if q, ok := b.idQueue.get(id); ok {
 		return q, nil
 	}
-	ms, err := b.rdb.ZRangeByLex(ctx, b.k.ids(), &goredis.ZRangeBy{Min: "[" + id + "|", Max: "(" + id + "}", Count: 1}).Result()
+	queues, err := b.allQueues(ctx)
 	if err != nil {
 		return "", fmt.Errorf("look up job %s: %w", id, err)
 	}
-	if len(ms) == 0 {
+	if len(queues) == 0 {
 		return "", fmt.Errorf("job %s: %w", id, backend.ErrNotFound)
 	}
-	_, q, _ := strings.Cut(ms[0], "|")
-	b.idQueue.put(id, q)
-	return q, nil
+	cmds := make([]*goredis.IntCmd, len(queues))
+	if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
+		for i, q := range queues {
+			cmds[i] = pipe.Exists(ctx, b.k.job(q, id))
+		}
+	}); err != nil {
+		return "", fmt.Errorf("look up job %s: %w", id, err)
+	}
+	for i, c := range cmds {
+		if c.Val() == 1 {
+			b.idQueue.put(id, queues[i])
+			return queues[i], nil
+		}
+	}
+	return "", fmt.Errorf("job %s: %w", id, backend.ErrNotFound)
 }

@@ -3,7 +3,7 @@
 -- lease. Scheduled and retrying jobs that are due are promoted first, so a
 -- claim never needs a separate promoter. A paused queue yields nothing.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
 --   5 now (µs), 6 limit, 7 owner, 8 lease token base (the i-th job gets
 --   base..i), 9 lease expiry (ns), 10 lease expiry (µs), 11 promote limit.

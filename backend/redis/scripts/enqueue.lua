@@ -1,7 +1,7 @@
 -- enqueue: stores a batch of jobs of one queue atomically, enforcing unique
 -- keys, and wakes watchers when a job became queued.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (µs),
 --   then 12 values per job: id, static data (JSON), kind, priority,
 --   max attempts, run_at (ns), run_at (µs), run_at (17-digit µs, the ready
@@ -12,7 +12,7 @@
 --   not stored again (a replayed enqueue) and names itself.
 local jp, up, chan, now_us = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local out = {}
-local ready, scheduled = {}, {}
+local ready, scheduled, ids = {}, {}, {}
 for i = 5, #ARGV, 12 do
   local id, data, kind, prio, maxatt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local run_ns, run_us, run_rs, ukey, ustates = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
@@ -59,6 +59,8 @@ for i = 5, #ARGV, 12 do
       redis.call('HSET', k, 'uk', ukey, 'us', ustates)
       redis.call('SADD', up .. ukey, id)
     end
+    ids[#ids + 1] = 0
+    ids[#ids + 1] = id
     out[#out + 1] = state
     out[#out + 1] = ''
   end
@@ -73,6 +75,7 @@ local function bulk(key, list)
 end
 bulk(KEYS[1], ready)
 bulk(KEYS[2], scheduled)
+bulk(KEYS[9], ids)
 if #ready > 0 then
   redis.call('PUBLISH', chan, '1')
 end

@@ -4,7 +4,7 @@
 -- lease fields are left in place (one HSET per job): they mean nothing once
 -- the state is not running, and readers ignore them then.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
 --   5 now (µs), then 8 values per outcome: id, lease token, outcome
 --   (completed|retry|failed|cancelled|snoozed), result JSON ('' = none),

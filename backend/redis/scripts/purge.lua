@@ -2,7 +2,7 @@
 -- scheduled, retrying and finished ones), with their unique-key entries.
 -- Called repeatedly until it returns nothing, so one call stays short.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 limit.
 -- Returns: the IDs deleted.
 local jp, up, limit = ARGV[1], ARGV[2], tonumber(ARGV[4])
@@ -24,6 +24,7 @@ for _, idx in ipairs({ 1, 2, 3, 5, 6, 7 }) do
     end
     redis.call('DEL', k)
     redis.call('ZREM', KEYS[idx], m)
+    redis.call('ZREM', KEYS[9], id)
     out[#out + 1] = id
   end
 end

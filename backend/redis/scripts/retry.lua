@@ -2,7 +2,7 @@
 -- (max attempts raised to attempt+1 when exhausted), or a scheduled or
 -- retrying job due now; wakes watchers.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 id,
 --   5 now (ns), 6 now (17-digit µs).
 -- Returns: {0} not found; {2, state} wrong state (queued, running); {1, job}
