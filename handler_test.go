@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
 	"conveyor"
+	"conveyor/backend/memory"
 
 	"github.com/stretchr/testify/require"
 )
@@ -144,4 +147,46 @@ func TestWorkerConfigValidate(t *testing.T) {
 	require.Equal(t, 30*time.Second, d.LeaseDuration)
 	require.Equal(t, 10*time.Second, d.HeartbeatInterval)
 	require.NotEmpty(t, d.ID)
+}
+
+func TestOnJobEvent(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b, err := memory.New(ctx, memory.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	ws := conveyor.NewWorkers()
+	require.NoError(t, ws.Handle("ev.flaky", conveyor.HandlerFunc(func(_ context.Context, j *conveyor.JobRecord) (json.RawMessage, error) {
+		if j.Attempt == 1 {
+			return nil, errors.New("first try fails")
+		}
+		return json.RawMessage(`"ok"`), nil
+	}), &conveyor.HandlerOptions{RetryPolicy: conveyor.FixedRetryPolicy(time.Millisecond)}))
+	events := make(chan conveyor.JobEvent, 10)
+	w, err := conveyor.NewWorker(b, ws, conveyor.WorkerConfig{
+		PollInterval: 10 * time.Millisecond,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnJobEvent:   func(e conveyor.JobEvent) { events <- e },
+	})
+	require.NoError(t, err)
+	require.NoError(t, w.Start(ctx))
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
+	client, err := conveyor.NewClient(b, conveyor.ClientConfig{})
+	require.NoError(t, err)
+	_, err = client.Enqueue(ctx, "ev.flaky", nil, nil)
+	require.NoError(t, err)
+	var types []string
+	for len(types) < 4 {
+		select {
+		case e := <-events:
+			types = append(types, e.Type)
+			if e.Type == conveyor.EventJobRetrying {
+				require.Equal(t, "first try fails", e.Error.Message)
+				require.False(t, e.RunAt.IsZero())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("events so far: %v", types)
+		}
+	}
+	require.Equal(t, []string{conveyor.EventJobStarted, conveyor.EventJobRetrying, conveyor.EventJobStarted, conveyor.EventJobCompleted}, types)
 }

@@ -127,9 +127,9 @@ func (m *metrics) seriesFor(queue, kind string) *series {
 func (m *metrics) JobStarted(*backend.Job) {}
 
 // JobFinished implements worker.Observer.
-func (m *metrics) JobFinished(job *backend.Job, outcome backend.Outcome, elapsed time.Duration) {
+func (m *metrics) JobFinished(job *backend.Job, out *backend.JobOutcome, elapsed time.Duration) {
 	s := m.seriesFor(job.Queue, job.Kind)
-	if c := s.outcomes[outcome]; c != nil {
+	if c := s.outcomes[out.Outcome]; c != nil {
 		c.Inc()
 	}
 	s.duration.Observe(elapsed.Seconds())

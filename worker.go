@@ -93,6 +93,11 @@ type WorkerConfig struct {
 	// UnknownKindDelay is how long a claimed job of a kind this worker has no
 	// handler for is snoozed (not an attempt). Default 1 minute.
 	UnknownKindDelay time.Duration
+	// OnJobEvent, when set, is called when a handler starts and when its
+	// attempt ends (see JobEvent), from the goroutine that ran it: it must
+	// be quick and must not block (hand events to a buffered publisher).
+	// Default none.
+	OnJobEvent func(JobEvent)
 }
 
 // WithDefaults returns a copy of c with zero fields set to their defaults.
@@ -233,8 +238,19 @@ func NewWorker(b backend.Backend, ws *Workers, cfg WorkerConfig) (*Worker, error
 		Logger:            cfg.Logger,
 		Clock:             cfg.Clock,
 	}
+	var obs observers
 	if w.metrics != nil {
-		wc.Observer = w.metrics
+		obs = append(obs, w.metrics)
+	}
+	if cfg.OnJobEvent != nil {
+		obs = append(obs, eventObserver{fn: cfg.OnJobEvent})
+	}
+	switch len(obs) {
+	case 0:
+	case 1:
+		wc.Observer = obs[0]
+	default:
+		wc.Observer = obs
 	}
 	inner, err := worker.New(wc)
 	if err != nil {

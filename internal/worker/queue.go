@@ -230,7 +230,7 @@ func (w *Worker) execute(t *task) {
 	}
 	w.classify(t, res, err, cause, timedOut, timeout)
 	if w.cfg.Observer != nil && !t.lost.Load() {
-		w.cfg.Observer.JobFinished(j, t.out.Outcome, elapsed)
+		w.cfg.Observer.JobFinished(j, &t.out, elapsed)
 	}
 	w.logOutcome(t, err, cause, elapsed, debug)
 	w.report(t)

@@ -20,9 +20,10 @@ import (
 type Observer interface {
 	// JobStarted is called when a handler starts.
 	JobStarted(job *backend.Job)
-	// JobFinished is called with the outcome of an attempt (dropped outcomes
-	// of lost leases are not reported) and how long the handler ran.
-	JobFinished(job *backend.Job, outcome backend.Outcome, elapsed time.Duration)
+	// JobFinished is called with the outcome of an attempt (outcomes of
+	// lost leases are not reported) and how long the handler ran. out must
+	// not be retained.
+	JobFinished(job *backend.Job, out *backend.JobOutcome, elapsed time.Duration)
 }
 
 // Config configures a Worker. Zero durations and sizes mean their defaults.
