@@ -69,6 +69,9 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 // statement then sends the NOTIFY itself (delivered only on commit).
 func (b *Backend) enqueue(ctx context.Context, r runner, p *backend.JobEnqueueParams, inTx bool) (*backend.JobEnqueueResult, error) {
 	res := &backend.JobEnqueueResult{Jobs: make([]backend.EnqueueOutcome, len(p.Jobs))}
+	if len(p.Jobs) == 0 {
+		return res, nil
+	}
 	pending := make([]int, len(p.Jobs))
 	for i := range pending {
 		pending[i] = i
