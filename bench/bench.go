@@ -35,7 +35,7 @@ type Config struct {
 	Timeout time.Duration
 	// Progress receives a progress line about every second. Default: none.
 	Progress io.Writer
-	// Logger receives the worker's logs. Default: warnings and errors to Progress.
+	// Logger receives the worker's logs. Default: errors to Progress.
 	Logger *slog.Logger
 }
 
@@ -76,7 +76,7 @@ type System struct {
 var _ harness.System = (*System)(nil)
 
 // Open opens and migrates the backend at url and picks a fresh queue name.
-// logger (nil: warnings to progress, or discarded) receives worker logs.
+// logger (nil: errors to progress, or discarded) receives worker logs.
 func Open(ctx context.Context, url string, logger *slog.Logger, progress io.Writer) (*System, error) {
 	b, err := backend.Open(ctx, url)
 	if err != nil {
@@ -104,7 +104,10 @@ func NewSystem(b backend.Backend, logger *slog.Logger, progress io.Writer) (*Sys
 		if progress == nil {
 			progress = io.Discard
 		}
-		logger = slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// Errors only: a struggling backend can log a warning per job
+		// (rescues, lost leases), thousands of lines that bury the result;
+		// the workload's error or figures say what went wrong.
+		logger = slog.New(slog.NewTextHandler(progress, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	var r [6]byte
 	_, _ = rand.Read(r[:])

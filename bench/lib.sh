@@ -38,10 +38,16 @@ bench_build() {
 	(cd bench/peers && go build -mod=mod -o "$dir/peers" .)
 }
 
-# bench_sizes prints the --jobs/--workers flags chosen by the environment.
+# bench_sizes SYSTEM prints the --timeout/--jobs/--workers flags chosen by
+# the environment. conveyor-nats drains a few hundred jobs/s here, so it gets
+# N=5000 (BENCH_NATS_JOBS) to stay inside the time budget.
 bench_sizes() {
 	printf -- '--timeout %s ' "$BENCH_TIMEOUT"
-	[ -n "${BENCH_JOBS:-}" ] && printf -- '--jobs %s ' "$BENCH_JOBS"
+	if [ -n "${BENCH_JOBS:-}" ]; then
+		printf -- '--jobs %s ' "$BENCH_JOBS"
+	elif [ "$1" = conveyor-nats ]; then
+		printf -- '--jobs %s ' "${BENCH_NATS_JOBS:-5000}"
+	fi
 	[ -n "${BENCH_WORKERS:-}" ] && printf -- '--workers %s ' "$BENCH_WORKERS"
 	return 0
 }
@@ -49,7 +55,7 @@ bench_sizes() {
 # bench_cmd SYSTEM BIN TMP: prints the command line that runs SYSTEM.
 bench_cmd() {
 	local sys=$1 bin=$2 tmp=$3 sizes
-	sizes=$(bench_sizes)
+	sizes=$(bench_sizes "$sys")
 	case $sys in
 	river-postgres) echo "$bin/peers --system river --pg '$BENCH_POSTGRES_URL' --workload $BENCH_WORKLOADS $sizes" ;;
 	asynq-redis) echo "$bin/peers --system asynq --redis $BENCH_REDIS_ADDR --redis-db $BENCH_ASYNQ_DB --workload $BENCH_WORKLOADS $sizes" ;;
