@@ -244,7 +244,9 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 	}
 
 	if w != nil {
-		if err := w.Start(ctx); err != nil {
+		// Not ctx: the worker would stop itself at the first signal, before
+		// the API; this function stops everything in order below.
+		if err := w.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
 	}
