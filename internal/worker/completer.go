@@ -105,26 +105,7 @@ func (c *completer) flush() {
 	for i, t := range batch {
 		outs[i] = &t.out
 	}
-	backoff := 20 * time.Millisecond
-	for {
-		res, err := w.b.JobFinish(w.ioCtx, &backend.JobFinishParams{Jobs: outs, Now: w.cfg.Clock.Now()})
-		if err == nil {
-			for _, id := range res.LeaseLost {
-				w.log.Warn("outcome rejected: lease lost (the job was rescued and may have run elsewhere)", "job_id", id)
-			}
-			break
-		}
-		if w.ioCtx.Err() != nil {
-			w.log.Error("outcomes not reported; their leases will expire and the jobs be rescued", "jobs", len(batch), "error", err)
-			break
-		}
-		w.log.Warn("reporting outcomes failed; retrying", "jobs", len(batch), "error", err, "backoff", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-w.ioCtx.Done():
-		}
-		backoff = min(backoff*2, 2*time.Second)
-	}
+	c.report(outs)
 	w.mu.Lock()
 	for _, t := range batch {
 		w.removeRunning(t)
@@ -156,4 +137,53 @@ func (w *Worker) removeRunning(t *task) {
 	moved.runIdx = t.runIdx
 	w.running[last] = nil
 	w.running = w.running[:last]
+}
+
+// report sends outs in one JobFinish, retrying with backoff while it fails.
+// A store that answers Ping but keeps refusing the batch is not down: one
+// outcome poisons it, so after a few failures the outcomes go one by one and
+// those still refused are dropped (their leases expire and the rescuer hands
+// the jobs back) instead of wedging every later report. Gives up when the
+// worker's I/O context ends.
+func (c *completer) report(outs []*backend.JobOutcome) {
+	w := c.w
+	backoff := 20 * time.Millisecond
+	for failures := 0; ; failures++ {
+		err := c.finish(outs)
+		if err == nil {
+			return
+		}
+		if w.ioCtx.Err() != nil {
+			w.log.Error("outcomes not reported; their leases will expire and the jobs be rescued", "jobs", len(outs), "error", err)
+			return
+		}
+		if failures >= 2 && w.b.Ping(w.ioCtx) == nil {
+			for _, o := range outs {
+				if err := c.finish([]*backend.JobOutcome{o}); err != nil {
+					w.log.Error("outcome refused by the store; dropped (the job's lease will expire and it will be rescued)",
+						"job_id", o.ID, "outcome", o.Outcome, "error", err)
+				}
+			}
+			return
+		}
+		w.log.Warn("reporting outcomes failed; retrying", "jobs", len(outs), "error", err, "backoff", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-w.ioCtx.Done():
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+// finish makes one JobFinish call and logs the outcomes the fence rejected.
+func (c *completer) finish(outs []*backend.JobOutcome) error {
+	w := c.w
+	res, err := w.b.JobFinish(w.ioCtx, &backend.JobFinishParams{Jobs: outs, Now: w.cfg.Clock.Now()})
+	if err != nil {
+		return err
+	}
+	for _, id := range res.LeaseLost {
+		w.log.Warn("outcome rejected: lease lost (the job was rescued and may have run elsewhere)", "job_id", id)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -253,6 +254,10 @@ func (w *Worker) classify(t *task, res []byte, err error, cause error, timedOut 
 	j := t.job
 	o := &t.out
 	*o = backend.JobOutcome{ID: j.ID, LeaseToken: j.LeaseToken}
+	if err == nil && len(res) > 0 && !json.Valid(res) {
+		// The store would refuse it; better a clear failure than a stuck job.
+		err = &NoRetryError{Err: errors.New("handler returned a result that is not valid JSON")}
+	}
 	if err == nil {
 		o.Outcome, o.Result = backend.OutcomeCompleted, res
 		return

@@ -25,6 +25,7 @@ type counting struct {
 	claims, finishes, extends atomic.Int64
 	maxFinish, maxExtend      atomic.Int64
 	extendFails               atomic.Bool
+	poison                    atomic.Value // job ID whose outcome JobFinish refuses
 }
 
 func storeMax(a *atomic.Int64, n int64) {
@@ -43,6 +44,13 @@ func (c *counting) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*ba
 
 func (c *counting) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*backend.JobFinishResult, error) {
 	c.finishes.Add(1)
+	if poison, _ := c.poison.Load().(string); poison != "" {
+		for _, o := range p.Jobs {
+			if o.ID == poison {
+				return nil, errors.New("store refuses this outcome")
+			}
+		}
+	}
 	storeMax(&c.maxFinish, int64(len(p.Jobs)))
 	return c.Backend.JobFinish(ctx, p)
 }
@@ -409,4 +417,39 @@ func TestCutOffWorkerCancelsHandlersWhenLeaseRunsOut(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("handler not cancelled after its lease ran out")
 	}
+}
+
+func TestPoisonOutcomeDoesNotWedgeReports(t *testing.T) {
+	// The store refuses every batch holding one job's outcome while Ping
+	// works: that outcome is dropped (its lease will expire) and the others
+	// are reported.
+	b := setup(t)
+	release := make(chan struct{})
+	b.handle("k", func(ctx context.Context, j *backend.Job) (json.RawMessage, error) {
+		<-release
+		return nil, nil
+	})
+	ids := b.enqueue(5, "k")
+	b.b.poison.Store(ids[2])
+	b.start(nil)
+	close(release)
+	for i, id := range ids {
+		if i != 2 {
+			b.waitState(id, backend.StateCompleted)
+		}
+	}
+	j, err := b.b.JobGet(b.ctx, &backend.JobGetParams{ID: ids[2]})
+	require.NoError(t, err)
+	require.Equal(t, backend.StateRunning, j.State, "left to the rescuer")
+}
+
+func TestInvalidJSONResultFails(t *testing.T) {
+	b := setup(t)
+	b.handle("k", func(context.Context, *backend.Job) (json.RawMessage, error) {
+		return json.RawMessage(`{not json`), nil
+	})
+	ids := b.enqueue(1, "k")
+	b.start(nil)
+	j := b.waitState(ids[0], backend.StateFailed)
+	require.Contains(t, j.Errors[0].Message, "not valid JSON")
 }
