@@ -15,18 +15,13 @@ import (
 	natsio "github.com/nats-io/nats.go"
 )
 
-// Claim tuning.
+// Claim tuning. A message whose record is missing or not queued is either
+// stale (its job moved on) or early (the record write that follows it has
+// not landed yet). It is retried after staleDelay and dropped after
+// staleDeliveries deliveries (about 2 s).
 const (
-	// minWindow is the fewest ready messages a claim fetches from one
-	// priority, so that run_at and ID order hold within that window even
-	// for Limit 1; extra messages go straight back (Nak).
-	minWindow = 64
-	// A message whose record is missing or not queued is either stale (its
-	// job moved on) or early (the record write that follows it has not
-	// landed yet). It is retried after staleDelay and dropped after
-	// staleDeliveries deliveries (about 2 s).
-	staleDelay      = 100 * time.Millisecond
-	staleDeliveries = 20
+	staleDelay      = 20 * time.Millisecond
+	staleDeliveries = 100
 )
 
 // readyMsg is one fetched ready message.
@@ -38,17 +33,18 @@ type readyMsg struct {
 
 // JobClaim takes up to Limit jobs of a queue. NATS has no priorities, so
 // each priority has its own subject and pull consumer, fetched highest
-// first. Within a priority a window of ready messages (at least minWindow)
-// is fetched and ordered by run_at then ID; claiming is a compare-and-set
+// first. Within a priority the claim fetches as many messages as it needs
+// and orders them by run_at then ID; claiming is a compare-and-set
 // of each record from queued to running with a fresh lease token, and only
 // then is the message acknowledged. Fencing never rests on acks (a late ack
 // may land, nats-server #4786): a message whose record is not queued is
 // simply dropped.
 //
 // Order holds exactly across priorities, and within a priority among the
-// messages of one window; a queue holding more than a window of ready
-// jobs of one priority is served in enqueue order beyond the window, which
-// is run_at order unless jobs were enqueued with run_at in the past.
+// messages one claim fetched; beyond that, one priority level is served in
+// the order its jobs became ready, which is run_at order except for jobs
+// enqueued with a run_at in the past. (A larger fetch window would order
+// more but costs a hand-back per extra message on every claim.)
 func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {
 	if err := b.check(ctx); err != nil {
 		return nil, err
@@ -79,7 +75,7 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		wait := b.fetchWait
 		for len(res.Jobs) < p.Limit {
 			need := p.Limit - len(res.Jobs)
-			window := max(need, minWindow)
+			window := need
 			msgs, err := b.fetch(ctx, name, window, wait)
 			for try := 0; errors.Is(err, errBusy) && try < busyRetries; try++ {
 				select {

@@ -13,3 +13,9 @@ func TestConformance(t *testing.T) {
 		return b
 	})
 }
+
+func TestClient(t *testing.T) {
+	backendtest.RunClient(t, func(t *testing.T) (backend.Backend, string) {
+		return newTestBackend(t)
+	})
+}

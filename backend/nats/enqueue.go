@@ -156,25 +156,26 @@ func (b *Backend) indexWrite(j *backend.Job) write {
 }
 
 // store writes new jobs: index entries first, then the records with
-// create-if-absent, both rounds pipelined. A record that already exists is
+// create-if-absent, all in one pipelined round. A record that already exists is
 // reported as a duplicate of itself (its index entry was written again,
 // which is harmless: claims ignore messages whose record is not queued).
 func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.EnqueueOutcome, error) {
-	ws := make([]write, len(jobs))
+	// One pipelined round: every index entry, then every record.
+	n := len(jobs)
+	ws := make([]write, 2*n)
 	for i, j := range jobs {
 		ws[i] = b.indexWrite(j)
-	}
-	if err := firstErr(b.writeAll(ctx, ws)); err != nil {
-		return nil, fmt.Errorf("nats: enqueue: %w", err)
-	}
-	for i, j := range jobs {
 		data, err := json.Marshal(j)
 		if err != nil {
 			return nil, fmt.Errorf("nats: encode job %s: %w", j.ID, err)
 		}
-		ws[i] = write{subject: kvSubject(b.names.jobsBucket(), j.ID), data: data, expect: 0}
+		ws[n+i] = write{subject: kvSubject(b.names.jobsBucket(), j.ID), data: data, expect: 0}
 	}
-	rs := b.writeAll(ctx, ws)
+	all := b.writeAll(ctx, ws)
+	if err := firstErr(all[:n]); err != nil {
+		return nil, fmt.Errorf("nats: enqueue: %w", err)
+	}
+	rs := all[n:]
 	outs := make([]backend.EnqueueOutcome, len(jobs))
 	for i, j := range jobs {
 		switch {

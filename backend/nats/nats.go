@@ -131,6 +131,9 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		natsio.ReconnectJitter(100*time.Millisecond, time.Second),
 		natsio.PingInterval(5*time.Second),
 		natsio.MaxPingsOutstanding(2),
+		// Connection errors surface as errors of the calls they affect;
+		// the default handler would print them to stderr.
+		natsio.ErrorHandler(func(*natsio.Conn, *natsio.Subscription, error) {}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("nats: connect %s: %w", backend.Redact(cfg.URL), err)

@@ -108,10 +108,12 @@ func (b *Backend) ensureQueues(ctx context.Context, jobs []*backend.Job) error {
 }
 
 // Ready consumers' settings. AckWait only matters when a claimer dies
-// between fetch and ack: the message then comes back after it (the record
-// CAS, not the ack, decides who owns a job).
+// between fetch and ack (or hand-back): its messages come back after
+// AckWait, so it is short. A claim slower than AckWait is harmless: the
+// record CAS, not the ack, decides who owns a job, and a redelivered
+// message whose record is running is dropped.
 const (
-	consumerAckWait       = 30 * time.Second
+	consumerAckWait       = 5 * time.Second
 	consumerMaxAckPending = 50000
 )
 

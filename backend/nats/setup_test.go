@@ -144,6 +144,7 @@ func newTestBackend(t testing.TB) (*Backend, string) {
 
 // bundle is what setup returns to each focused test.
 type bundle struct {
+	t   *testing.T
 	b   *Backend
 	url string
 	ctx context.Context
@@ -154,5 +155,5 @@ func setup(t *testing.T) *bundle {
 	t.Helper()
 	t.Parallel()
 	b, u := newTestBackend(t)
-	return &bundle{b: b, url: u, ctx: t.Context(), now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	return &bundle{t: t, b: b, url: u, ctx: t.Context(), now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 }

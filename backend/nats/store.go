@@ -183,9 +183,9 @@ const maxRounds = 8
 // transition applies each step's change to its record with compare-and-set,
 // retrying steps whose record changed under them. Side effects are ordered
 // for crash safety: the index entries and ready messages a new state needs
-// are written BEFORE the record (a crash leaves a harmless stale index entry
-// or message, never a record no index points at), and the entries the old
-// state needed are removed after.
+// are published BEFORE the record (a crash leaves a harmless stale index
+// entry or message, never a record no index points at), and the entries the
+// old state needed are removed after.
 func (b *Backend) transition(ctx context.Context, steps []*step) error {
 	pending := steps
 	for round := 0; len(pending) > 0; round++ {
@@ -244,20 +244,25 @@ func (b *Backend) transition(ctx context.Context, steps []*step) error {
 			pending = recheck
 			continue
 		}
-		// Before: what the new states need to be found.
-		if err := firstErr(b.writeAll(ctx, b.preWrites(act))); err != nil {
-			return err
-		}
-		// The records, each conditional on the revision read.
-		ws := make([]write, len(act))
-		for i, s := range act {
+		// What the new states need in order to be found, then the records,
+		// each conditional on the revision read, in one pipelined round:
+		// publishes leave in order on one connection, so a client crash
+		// cannot send a record without the index entries before it.
+		pre := b.preWrites(act)
+		ws := make([]write, len(pre), len(pre)+len(act))
+		copy(ws, pre)
+		for _, s := range act {
 			data, err := json.Marshal(s.job)
 			if err != nil {
 				return fmt.Errorf("nats: encode job %s: %w", s.id, err)
 			}
-			ws[i] = write{subject: kvSubject(b.names.jobsBucket(), s.id), data: data, expect: s.rev}
+			ws = append(ws, write{subject: kvSubject(b.names.jobsBucket(), s.id), data: data, expect: s.rev})
 		}
-		rs := b.writeAll(ctx, ws)
+		all := b.writeAll(ctx, ws)
+		if err := firstErr(all[:len(pre)]); err != nil {
+			return err
+		}
+		rs := all[len(pre):]
 		pending = recheck
 		var ok []*step
 		for i, s := range act {

@@ -1,0 +1,197 @@
+package nats
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"conveyor/backend"
+
+	"github.com/google/uuid"
+	natsio "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+)
+
+// Port-level benchmarks, each reporting jobs/s, beside raw JetStream
+// benchmarks of the same shape on the same server (CONVEYOR_TEST_NATS or
+// the embedded one):
+//
+//	go test -run '^$' -bench . -benchtime 20x ./backend/nats/
+
+const benchBatch = 1000
+
+func benchBackend(b *testing.B) *Backend {
+	be, _ := newTestBackend(b)
+	return be
+}
+
+func benchInserts(queue string, n int) []*backend.JobInsert {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	ins := make([]*backend.JobInsert, n)
+	for i := range ins {
+		ins[i] = &backend.JobInsert{
+			ID: uuid.Must(uuid.NewV7()).String(), Kind: "bench", Queue: queue,
+			Args: json.RawMessage(`{"n":1}`), MaxAttempts: 3, Timeout: time.Minute, RunAt: now,
+		}
+	}
+	return ins
+}
+
+// BenchmarkEnqueueBatch: JobEnqueue of 1000 jobs per call.
+func BenchmarkEnqueueBatch(b *testing.B) {
+	be := benchBackend(b)
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		ins := benchInserts("bench", benchBatch)
+		b.StartTimer()
+		if _, err := be.JobEnqueue(ctx, &backend.JobEnqueueParams{Jobs: ins, Now: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "jobs/s")
+}
+
+// BenchmarkClaimFinish: burn-down of a pre-filled queue, JobClaim of 1000
+// then JobFinish (completed) of the same 1000 per iteration.
+func BenchmarkClaimFinish(b *testing.B) {
+	be := benchBackend(b)
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range b.N {
+		if _, err := be.JobEnqueue(ctx, &backend.JobEnqueueParams{Jobs: benchInserts("bench", benchBatch), Now: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		res, err := be.JobClaim(ctx, &backend.JobClaimParams{Queue: "bench", Limit: benchBatch, Owner: "w", LeaseDuration: time.Minute, Now: now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		outs := make([]*backend.JobOutcome, len(res.Jobs))
+		for i, j := range res.Jobs {
+			outs[i] = &backend.JobOutcome{ID: j.ID, LeaseToken: j.LeaseToken, Outcome: backend.OutcomeCompleted}
+		}
+		fin, err := be.JobFinish(ctx, &backend.JobFinishParams{Jobs: outs, Now: now})
+		if err != nil || len(fin.LeaseLost) > 0 || len(res.Jobs) != benchBatch {
+			b.Fatalf("claimed %d, lost %d, err %v", len(res.Jobs), len(fin.LeaseLost), err)
+		}
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "jobs/s")
+}
+
+// BenchmarkWorkerLike: 8 goroutines each claiming 16 and finishing what they
+// claimed, as a worker with small claims does, over a pre-filled queue.
+func BenchmarkWorkerLike(b *testing.B) {
+	be := benchBackend(b)
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	total := b.N * benchBatch
+	for range b.N {
+		if _, err := be.JobEnqueue(ctx, &backend.JobEnqueueParams{Jobs: benchInserts("bench", benchBatch), Now: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if done >= total {
+					mu.Unlock()
+					return
+				}
+				mu.Unlock()
+				res, err := be.JobClaim(ctx, &backend.JobClaimParams{Queue: "bench", Limit: 16, Owner: "w", LeaseDuration: time.Minute, Now: now})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				outs := make([]*backend.JobOutcome, len(res.Jobs))
+				for i, j := range res.Jobs {
+					outs[i] = &backend.JobOutcome{ID: j.ID, LeaseToken: j.LeaseToken, Outcome: backend.OutcomeCompleted}
+				}
+				if _, err := be.JobFinish(ctx, &backend.JobFinishParams{Jobs: outs, Now: now}); err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				done += len(res.Jobs)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "jobs/s")
+}
+
+// rawStream creates a throwaway work-queue stream for the raw benchmarks.
+func rawStream(b *testing.B) (jetstream.JetStream, jetstream.Stream, string) {
+	nc, err := natsio.Connect(serverURL(b))
+	require.NoError(b, err)
+	b.Cleanup(nc.Close)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	require.NoError(b, err)
+	name := randomPrefix() + "_raw"
+	s, err := js.CreateStream(context.Background(), jetstream.StreamConfig{
+		Name: name, Subjects: []string{name + ".>"}, Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
+	})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = js.DeleteStream(context.Background(), name) })
+	return js, s, name
+}
+
+// BenchmarkRawPublishAsync: 1000 async publishes awaited together.
+func BenchmarkRawPublishAsync(b *testing.B) {
+	js, _, name := rawStream(b)
+	data := []byte(`{"id":"01a208c4-3dbc-7d26-b475-1bebfbe7a1ef","n":1}`)
+	b.ResetTimer()
+	for range b.N {
+		for range benchBatch {
+			if _, err := js.PublishAsync(name+".x", data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		<-js.PublishAsyncComplete()
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkRawFetchAck: fetch 1000 from a pull consumer and ack each.
+func BenchmarkRawFetchAck(b *testing.B) {
+	js, s, name := rawStream(b)
+	for range b.N * benchBatch {
+		if _, err := js.PublishAsync(name+".x", []byte("x")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-js.PublishAsyncComplete()
+	c, err := s.CreateOrUpdateConsumer(context.Background(), jetstream.ConsumerConfig{Durable: "c", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 50000})
+	require.NoError(b, err)
+	b.ResetTimer()
+	for range b.N {
+		batch, err := c.Fetch(benchBatch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			_ = m.Ack()
+			n++
+		}
+		if n != benchBatch {
+			b.Fatal(fmt.Sprintf("fetched %d", n))
+		}
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "msgs/s")
+}
