@@ -32,6 +32,12 @@ func uniqueMask(states []backend.JobState) int32 {
 	return m
 }
 
+// enqueueBatch is the jobs of one enqueue statement with the Now of each.
+type enqueueBatch struct {
+	Jobs []*backend.JobInsert
+	Nows []time.Time
+}
+
 // maxEnqueueRounds bounds how often an enqueue retries jobs whose key holder
 // left its unique states between the insert and the lookup of the holder.
 const maxEnqueueRounds = 10
@@ -47,7 +53,10 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 	// concurrent enqueues (measured: 3x fewer single inserts/s). The job is
 	// committed when the statement returns, so the notifier sends the wake-up
 	// right after, coalesced, from outside any transaction.
-	res, err := b.enqueue(ctx, pgxRunner{b.pool}, p, false)
+	if len(p.Jobs) == 0 {
+		return &backend.JobEnqueueResult{}, nil
+	}
+	res, err := b.combiner.enqueue(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +77,16 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 // the same ID: a retried enqueue). inTx says r is a caller's transaction: the
 // statement then sends the NOTIFY itself (delivered only on commit).
 func (b *Backend) enqueue(ctx context.Context, r runner, p *backend.JobEnqueueParams, inTx bool) (*backend.JobEnqueueResult, error) {
+	nows := make([]time.Time, len(p.Jobs))
+	for i := range nows {
+		nows[i] = p.Now
+	}
+	return b.enqueueAt(ctx, r, p.Jobs, nows, inTx)
+}
+
+// enqueueAt is enqueue with one Now per job (jobs of several calls combined).
+func (b *Backend) enqueueAt(ctx context.Context, r runner, jobs []*backend.JobInsert, nows []time.Time, inTx bool) (*backend.JobEnqueueResult, error) {
+	p := &enqueueBatch{Jobs: jobs, Nows: nows}
 	res := &backend.JobEnqueueResult{Jobs: make([]backend.EnqueueOutcome, len(p.Jobs))}
 	if len(p.Jobs) == 0 {
 		return res, nil
@@ -107,14 +126,14 @@ func (b *Backend) enqueue(ctx context.Context, r runner, p *backend.JobEnqueuePa
 
 // insertJobs runs the enqueue statement for the jobs at idx and returns the
 // stored IDs with their states.
-func (b *Backend) insertJobs(ctx context.Context, r runner, p *backend.JobEnqueueParams, idx []int, inTx bool) (map[string]backend.JobState, error) {
+func (b *Backend) insertJobs(ctx context.Context, r runner, p *enqueueBatch, idx []int, inTx bool) (map[string]backend.JobState, error) {
 	n := len(idx)
 	var (
 		ids, kinds, queues, args, uniqueKeys, uniqueStates, tags, metas, states = make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		priorities, maxAttempts, masks = make([]int32, n), make([]int32, n), make([]int32, n)
 		timeouts                       = make([]int64, n)
-		runAts                         = make([]time.Time, n)
+		runAts, nows                   = make([]time.Time, n), make([]time.Time, n)
 	)
 	for k, i := range idx {
 		j := p.Jobs[i]
@@ -138,8 +157,9 @@ func (b *Backend) insertJobs(ctx context.Context, r runner, p *backend.JobEnqueu
 		if len(j.Meta) > 0 {
 			metas[k] = string(j.Meta)
 		}
+		nows[k] = p.Nows[i]
 		states[k] = string(backend.StateQueued)
-		if j.RunAt.After(p.Now) {
+		if j.RunAt.After(p.Nows[i]) {
 			states[k] = string(backend.StateScheduled)
 		}
 	}
@@ -160,7 +180,7 @@ func (b *Backend) insertJobs(ctx context.Context, r runner, p *backend.JobEnqueu
 		}
 	}
 	err := r.query(ctx, b.q.enqueue, []any{ids, kinds, queues, args, priorities, maxAttempts, timeouts, runAts,
-		uniqueKeys, uniqueStates, masks, tags, metas, p.Now, channel, states, distinctQueues},
+		uniqueKeys, uniqueStates, masks, tags, metas, nows, channel, states, distinctQueues},
 		func(scan func(...any) error) error {
 			var id, st string
 			var notified int64
@@ -179,7 +199,7 @@ func (b *Backend) insertJobs(ctx context.Context, r runner, p *backend.JobEnqueu
 // resolveDuplicates fills the outcome of each job at missing with the job
 // that blocked it and returns those it could not resolve (the holder left
 // its unique states in between: they are tried again).
-func (b *Backend) resolveDuplicates(ctx context.Context, r runner, p *backend.JobEnqueueParams, missing []int, res *backend.JobEnqueueResult) ([]int, error) {
+func (b *Backend) resolveDuplicates(ctx context.Context, r runner, p *enqueueBatch, missing []int, res *backend.JobEnqueueResult) ([]int, error) {
 	var keys, ids []string
 	for _, i := range missing {
 		if k := p.Jobs[i].UniqueKey; k != "" {

@@ -85,6 +85,7 @@ type Backend struct {
 
 	wake     *waker
 	notifier *notifier
+	combiner *combiner
 
 	// knownQueues holds the queues this process saw committed to the queues
 	// table (rows are never deleted), so enqueues skip registering them.
@@ -160,6 +161,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	}
 	b.wake = newWaker(b)
 	b.notifier = newNotifier(b)
+	b.combiner = &combiner{b: b}
 	if !cfg.SkipMigrate {
 		if err := b.Migrate(ctx); err != nil {
 			b.Close()

@@ -8,7 +8,8 @@
 --   $6 max_attempts, $7 timeouts (ns), $8 run_at, $9 unique keys ('' = none),
 --   $10 unique states (comma-separated, '' = default), $11 unique masks,
 --   $12 tags (JSON array text, '' = none), $13 meta (JSON text, '' = none),
---   $14 now, $15 NOTIFY channel ('' = send no notification), $16 initial
+--   $14 enqueue times (the Now of each job's call: calls from concurrent
+--   goroutines share one statement), $15 NOTIFY channel ('' = send no notification), $16 initial
 --   states (scheduled when run_at is after now, else queued; decided by the
 --   caller at nanosecond precision), $17 the distinct queue names (a queue
 --   exists once a job was enqueued to it, even after its jobs are gone).
@@ -17,9 +18,10 @@
 WITH input AS (
   SELECT *
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bigint[],
-              $8::timestamptz[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $16::text[])
+              $8::timestamptz[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $16::text[],
+              $14::timestamptz[])
        WITH ORDINALITY AS i(id, kind, queue, args, priority, max_attempts, timeout_ns, run_at,
-                            unique_key, unique_states, unique_mask, tags, meta, state, ord)
+                            unique_key, unique_states, unique_mask, tags, meta, state, enqueued_at, ord)
 ),
 ins AS (
   INSERT INTO {{schema}}.jobs (id, kind, queue, args, priority, state, max_attempts, timeout_ns, run_at,
@@ -28,7 +30,7 @@ ins AS (
          i.state,
          i.max_attempts, i.timeout_ns, i.run_at, NULLIF(i.unique_key, ''),
          string_to_array(NULLIF(i.unique_states, ''), ','), i.unique_mask,
-         NULLIF(i.tags, '')::jsonb, NULLIF(i.meta, '')::json, $14
+         NULLIF(i.tags, '')::jsonb, NULLIF(i.meta, '')::json, i.enqueued_at
   FROM input i
   WHERE i.unique_key = ''
      OR (i.unique_mask & {{schema}}.state_bit(i.state)) <> 0

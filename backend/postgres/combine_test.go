@@ -1,0 +1,63 @@
+package postgres
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"conveyor/backend"
+)
+
+// Concurrent single-job enqueues share statements; each caller gets its own
+// results, unique keys resolve to one job across callers, and a call the
+// server rejects fails alone.
+func TestCombinedEnqueues(t *testing.T) {
+	t.Parallel()
+	x := setup(t)
+	const callers = 64
+	type out struct {
+		res *backend.JobEnqueueResult
+		err error
+		in  []*backend.JobInsert
+	}
+	outs := make([]out, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			a, b := insert(t, x.now), insert(t, x.now)
+			b.UniqueKey = "shared"
+			if i == 13 {
+				a.Args = json.RawMessage(`{not json`)
+			}
+			res, err := x.b.JobEnqueue(x.ctx, &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{a, b}, Now: x.now})
+			outs[i] = out{res, err, []*backend.JobInsert{a, b}}
+		})
+	}
+	wg.Wait()
+	var holder string
+	stored := 0
+	for i, o := range outs {
+		if i == 13 {
+			require.Error(t, o.err, "invalid args are rejected")
+			continue
+		}
+		require.NoError(t, o.err)
+		require.Len(t, o.res.Jobs, 2)
+		require.Equal(t, backend.EnqueueOutcome{ID: o.in[0].ID, State: backend.StateQueued}, o.res.Jobs[0], "own job, own result")
+		if !o.res.Jobs[1].Duplicate {
+			stored++
+			holder = o.in[1].ID
+		}
+	}
+	require.Equal(t, 1, stored, "one job holds the shared key")
+	for i, o := range outs {
+		if i != 13 {
+			require.Equal(t, holder, o.res.Jobs[1].ID)
+		}
+	}
+	l, err := x.b.JobList(x.ctx, &backend.JobListParams{Limit: 1000})
+	require.NoError(t, err)
+	require.Len(t, l.Jobs, callers-1+1)
+}
