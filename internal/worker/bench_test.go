@@ -51,7 +51,7 @@ func BenchmarkRuntimeOverhead(b *testing.B) {
 	const n = 100_000
 	for _, slots := range []int{100, 1000} {
 		b.Run("slots="+strconv.Itoa(slots), func(b *testing.B) {
-			var total time.Duration
+			var total, cpu time.Duration
 			for range b.N {
 				b.StopTimer()
 				jobs := make([]*backend.Job, n)
@@ -76,16 +76,20 @@ func BenchmarkRuntimeOverhead(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				start := time.Now()
+				start, startCPU := time.Now(), processCPU()
 				_ = w.Start(context.Background())
 				<-done
 				_ = w.Stop(context.Background())
 				total += time.Since(start)
+				cpu += processCPU() - startCPU
 				if s.finished.Load() != n {
 					b.Fatalf("%d finished, want %d", s.finished.Load(), n)
 				}
 			}
 			b.ReportMetric(float64(n*b.N)/total.Seconds(), "jobs/s")
+			if cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(n*b.N), "cpu-ns/job")
+			}
 		})
 	}
 }

@@ -21,7 +21,7 @@ type queue struct {
 
 	inflight  atomic.Int64  // claimed and not yet reported: the slots in use
 	executing atomic.Int64  // handlers dispatched and not yet finished
-	work      chan *task    // claimed jobs for the pool; capacity slots, never full
+	pool      *pool         // runs claimed jobs
 	freed     chan struct{} // signalled when reported outcomes free slots
 	wake      chan struct{} // signalled by the backend's wake-ups
 
@@ -149,16 +149,7 @@ func (q *queue) dispatch(jobs []*backend.Job) {
 		w.running = append(w.running, t)
 	}
 	w.mu.Unlock()
-	for _, t := range tasks {
-		q.work <- t
-	}
-}
-
-// runLoop is one goroutine of the pool.
-func (q *queue) runLoop() {
-	for t := range q.work {
-		q.w.execute(t)
-	}
+	q.pool.push(tasks)
 }
 
 const (

@@ -191,7 +191,6 @@ func New(cfg Config) (*Worker, error) {
 			name:  name,
 			slots: n,
 			batch: batch,
-			work:  make(chan *task, n),
 			freed: make(chan struct{}, 1),
 			wake:  make(chan struct{}, 1),
 		})
@@ -221,9 +220,7 @@ func (w *Worker) Start(base context.Context) error {
 			}
 		}
 		for _, q := range w.queues {
-			for range q.slots {
-				go q.runLoop()
-			}
+			q.pool = newPool(q.slots, w.execute)
 			w.fetchWG.Add(1)
 			go q.fetchLoop()
 		}
@@ -274,7 +271,7 @@ func (w *Worker) stop(ctx context.Context) error {
 		}
 	}
 	for _, q := range w.queues {
-		close(q.work)
+		q.pool.close()
 	}
 	close(w.compStop)
 	close(w.hbStop)

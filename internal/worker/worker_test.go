@@ -453,3 +453,31 @@ func TestInvalidJSONResultFails(t *testing.T) {
 	j := b.waitState(ids[0], backend.StateFailed)
 	require.Contains(t, j.Errors[0].Message, "not valid JSON")
 }
+
+func TestPoolStartsBlockingHandlersTogether(t *testing.T) {
+	// The chained wake-ups still run every slot at once when handlers block.
+	t.Parallel()
+	const slots = 50
+	var started sync.WaitGroup
+	started.Add(slots)
+	release := make(chan struct{})
+	p := newPool(slots, func(*task) {
+		started.Done()
+		<-release
+	})
+	ts := make([]*task, slots)
+	for i := range ts {
+		ts[i] = &task{}
+	}
+	p.push(ts[:10])
+	p.push(ts[10:])
+	all := make(chan struct{})
+	go func() { started.Wait(); close(all) }()
+	select {
+	case <-all:
+	case <-time.After(10 * time.Second):
+		t.Fatal("some tasks never started: a wake-up was lost")
+	}
+	close(release)
+	p.close()
+}
