@@ -47,8 +47,8 @@ func uniqueStatesString(states []backend.JobState) string {
 	return sb.String()
 }
 
-// enqueueArgs appends the 12 ARGV values of one job for enqueue.lua.
-func enqueueArgs(args []any, j *backend.JobInsert, now time.Time) ([]any, error) {
+// enqueueValues returns the 13 ARGV values of one job for enqueue.lua.
+func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if j == nil {
 		return nil, fmt.Errorf("enqueue: nil job")
 	}
@@ -74,8 +74,14 @@ func enqueueArgs(args []any, j *backend.JobInsert, now time.Time) ([]any, error)
 	if runAt.IsZero() {
 		runAt = now
 	}
-	return append(args, j.ID, d, j.Kind, j.Priority, j.MaxAttempts,
-		nsStr(runAt), usStr(runAt), rsStr(runAt), j.UniqueKey, us, []byte(j.Args), []byte(j.Meta)), nil
+	// Scheduled when due after Now, at the microsecond resolution claim and
+	// promote compare with.
+	scheduled := 0
+	if runAt.UnixMicro() > now.UnixMicro() {
+		scheduled = 1
+	}
+	return []any{j.ID, d, j.Kind, j.Priority, j.MaxAttempts, nsStr(runAt), usStr(runAt), rsStr(runAt),
+		j.UniqueKey, us, []byte(j.Args), []byte(j.Meta), scheduled}, nil
 }
 
 // fieldsMap turns an HGETALL-form reply (field, value, ...) into a map.

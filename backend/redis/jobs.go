@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -16,45 +17,148 @@ import (
 	"conveyor/backend"
 )
 
-// JobEnqueue implements backend.Jobs: one enqueue script call per queue
-// (which stores the jobs, indexes them, enforces unique keys and publishes
-// the wake-up). A single-queue enqueue is one EVALSHA; several queues, or a
-// queue due to be (re-)added to the queues set (see registerQueue), go out
-// in one pipelined round trip.
+// coalesceMax is the largest enqueue that may share a script call with
+// concurrent ones; bigger batches go out on their own.
+const coalesceMax = 64
+
+// enqueueReq is one JobEnqueue call waiting for a shared script call.
+type enqueueReq struct {
+	jobs   []*backend.JobInsert
+	values [][]any // per job, from enqueueValues
+	res    []backend.EnqueueOutcome
+	err    error
+	done   chan struct{}
+}
+
+// coalescer groups concurrent small enqueues (group commit): the first
+// caller sends its jobs at once; callers that arrive while a call is in
+// flight queue up and go together in the next call. A lone enqueue waits
+// for nothing; under concurrency one round trip and one script run carry
+// many enqueues, which is where single-enqueue throughput comes from. Every
+// caller still returns only after its own jobs are stored.
+type coalescer struct {
+	mu      sync.Mutex
+	pending []*enqueueReq
+	busy    bool
+}
+
+// JobEnqueue implements backend.Jobs: one enqueue script call per queue,
+// which stores the jobs, indexes them, enforces unique keys and publishes
+// the wake-up. Small enqueues from concurrent callers share calls (see
+// coalescer). A single-queue call is one EVALSHA; several queues, or a queue
+// due to be (re-)added to the queues set (see registerQueue), go out in one
+// pipelined round trip.
 func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (*backend.JobEnqueueResult, error) {
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	res := &backend.JobEnqueueResult{Jobs: make([]backend.EnqueueOutcome, len(p.Jobs))}
-	if len(p.Jobs) == 0 {
-		return res, nil
-	}
 	now := now(p.Now)
-	var queues []string
-	byQueue := map[string][]int{}
+	r := &enqueueReq{jobs: p.Jobs, values: make([][]any, len(p.Jobs)), res: make([]backend.EnqueueOutcome, len(p.Jobs))}
 	for i, j := range p.Jobs {
-		if j == nil {
-			return nil, fmt.Errorf("enqueue: job %d is nil", i)
+		v, err := enqueueValues(j, now)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue: job %d: %w", i, err)
 		}
-		if _, ok := byQueue[j.Queue]; !ok {
-			queues = append(queues, j.Queue)
+		r.values[i] = v
+	}
+	if len(p.Jobs) == 0 {
+		return &backend.JobEnqueueResult{Jobs: r.res}, nil
+	}
+	if len(p.Jobs) > coalesceMax {
+		b.enqueueGroup(ctx, []*enqueueReq{r})
+		return r.result()
+	}
+	r.done = make(chan struct{})
+	b.co.mu.Lock()
+	b.co.pending = append(b.co.pending, r)
+	if b.co.busy {
+		b.co.mu.Unlock()
+		select {
+		case <-r.done:
+			return r.result()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("enqueue: %w (the jobs may still be stored)", ctx.Err())
 		}
-		byQueue[j.Queue] = append(byQueue[j.Queue], i)
+	}
+	b.co.busy = true
+	batch := b.co.pending
+	b.co.pending = nil
+	b.co.mu.Unlock()
+	gctx := ctx
+	if len(batch) > 1 {
+		gctx = context.WithoutCancel(ctx) // others' jobs ride on this call
+	}
+	b.enqueueGroup(gctx, batch)
+	b.co.mu.Lock()
+	if len(b.co.pending) > 0 {
+		b.co.mu.Unlock()
+		go b.flushEnqueues() // hand the queue on; this caller is done
+	} else {
+		b.co.busy = false
+		b.co.mu.Unlock()
+	}
+	return r.result()
+}
+
+func (r *enqueueReq) result() (*backend.JobEnqueueResult, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	return &backend.JobEnqueueResult{Jobs: r.res}, nil
+}
+
+// flushEnqueues sends queued enqueues until none are left.
+func (b *Backend) flushEnqueues() {
+	for {
+		b.co.mu.Lock()
+		batch := b.co.pending
+		b.co.pending = nil
+		if len(batch) == 0 {
+			b.co.busy = false
+			b.co.mu.Unlock()
+			return
+		}
+		b.co.mu.Unlock()
+		b.enqueueGroup(context.Background(), batch)
+	}
+}
+
+// enqueueGroup stores the jobs of several requests in one round trip (one
+// script call per queue) and fills in each request's outcomes or error.
+func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
+	type pos struct {
+		req *enqueueReq
+		i   int
+	}
+	var queues []string
+	byQueue := map[string][]pos{}
+	for _, r := range reqs {
+		for i, j := range r.jobs {
+			if _, ok := byQueue[j.Queue]; !ok {
+				queues = append(queues, j.Queue)
+			}
+			byQueue[j.Queue] = append(byQueue[j.Queue], pos{r, i})
+		}
 	}
 	argsByQueue := make([][]any, len(queues))
 	var newQueues []any
 	for qi, q := range queues {
-		idx := byQueue[q]
-		args := append(b.commonArgs(q, 1+12*len(idx)), usStr(now))
-		for _, i := range idx {
-			var err error
-			if args, err = enqueueArgs(args, p.Jobs[i], now); err != nil {
-				return nil, err
-			}
+		ps := byQueue[q]
+		args := b.commonArgs(q, 13*len(ps))
+		for _, p := range ps {
+			args = append(args, p.req.values[p.i]...)
 		}
 		argsByQueue[qi] = args
 		if b.registerQueue(q) {
 			newQueues = append(newQueues, q)
+		}
+	}
+	fail := func(err error) {
+		for _, r := range reqs {
+			r.err = err
+			if r.done != nil {
+				close(r.done)
+			}
 		}
 	}
 	scripts := make([]*goredis.Cmd, len(queues))
@@ -76,30 +180,35 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 		for _, q := range newQueues {
 			b.queueSeen.Delete(q)
 		}
-		return nil, fmt.Errorf("enqueue: %w", err)
+		fail(fmt.Errorf("enqueue: %w", err))
+		return
 	}
 	for qi, q := range queues {
 		vals, err := scripts[qi].Slice()
+		ps := byQueue[q]
+		if err == nil && len(vals) != 2*len(ps) {
+			err = fmt.Errorf("script returned %d values for %d jobs", len(vals), len(ps))
+		}
 		if err != nil {
-			return nil, fmt.Errorf("enqueue: %w", err)
+			fail(fmt.Errorf("enqueue: %w", err))
+			return
 		}
-		idx := byQueue[q]
-		if len(vals) != 2*len(idx) {
-			return nil, fmt.Errorf("enqueue: script returned %d values for %d jobs", len(vals), len(idx))
-		}
-		for n, i := range idx {
+		for n, p := range ps {
 			state, _ := vals[2*n].(string)
 			holder, _ := vals[2*n+1].(string)
-			id := p.Jobs[i].ID
-			out := backend.EnqueueOutcome{ID: id, State: backend.JobState(state)}
+			out := backend.EnqueueOutcome{ID: p.req.jobs[p.i].ID, State: backend.JobState(state)}
 			if holder != "" {
 				out.ID, out.Duplicate = holder, true
 			}
 			b.idQueue.put(out.ID, q) // the holder is in the same queue
-			res.Jobs[i] = out
+			p.req.res[p.i] = out
 		}
 	}
-	return res, nil
+	for _, r := range reqs {
+		if r.done != nil {
+			close(r.done)
+		}
+	}
 }
 
 // claimFields are the job hash fields claim.lua returns after id, token and

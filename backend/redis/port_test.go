@@ -3,7 +3,9 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,4 +194,59 @@ func TestListMergesQueues(t *testing.T) {
 	page, err := b.JobList(ctx, &backend.JobListParams{Queue: "a", Limit: 1000})
 	require.NoError(t, err)
 	require.Len(t, page.Jobs, 117)
+}
+
+// TestEnqueueCoalesced runs many concurrent small enqueues (which share
+// script calls) with different Nows, queues and unique keys, and checks
+// every caller gets its own outcomes.
+func TestEnqueueCoalesced(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	const goroutines, each = 32, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				now := t0.Add(time.Duration(g) * time.Minute)
+				q := []string{"c1", "c2"}[i%2]
+				j1 := insert(q, func(j *backend.JobInsert) { j.RunAt = t0.Add(time.Duration(i%3) * 10 * time.Minute) })
+				j2 := insert(q, func(j *backend.JobInsert) { j.UniqueKey = fmt.Sprintf("u%d", i) })
+				res, err := b.JobEnqueue(ctx, &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{j1, j2}, Now: now})
+				if err != nil {
+					errs <- err
+					return
+				}
+				wantState := backend.StateQueued
+				if j1.RunAt.After(now) {
+					wantState = backend.StateScheduled
+				}
+				if res.Jobs[0].ID != j1.ID || res.Jobs[0].Duplicate || res.Jobs[0].State != wantState {
+					errs <- fmt.Errorf("goroutine %d job %d: got %+v, want %s %s", g, i, res.Jobs[0], j1.ID, wantState)
+					return
+				}
+				got, err := b.JobGet(ctx, &backend.JobGetParams{ID: j1.ID})
+				if err != nil || !got.EnqueuedAt.Equal(now) {
+					errs <- fmt.Errorf("goroutine %d job %d: get %v, enqueued_at %v want %v", g, i, err, got, now)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	ql, err := b.QueueList(ctx, &backend.QueueListParams{Now: t0})
+	require.NoError(t, err)
+	var total, uniques int64
+	for _, q := range ql.Queues {
+		for _, n := range q.Counts {
+			total += n
+		}
+	}
+	uniques = each // one stored job per unique key u0..u39
+	require.EqualValues(t, goroutines*each+uniques, total)
 }

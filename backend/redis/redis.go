@@ -87,6 +87,8 @@ type Backend struct {
 	queueSeen sync.Map
 	// nameCache maps a queue name to its *queueNames.
 	nameCache sync.Map
+	// co groups concurrent small enqueues into shared script calls.
+	co coalescer
 	// idQueue caches job ID -> queue (a job never changes queue), so JobGet
 	// and friends skip the index lookup for jobs this process has seen.
 	idQueue idCache
