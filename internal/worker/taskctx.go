@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,9 @@ type taskCtx struct {
 	jv       *JobValue
 	deadline time.Time // zero: none
 
+	// ended is set (under mu) once err is: a lock-free check for the hot
+	// path, where the runtime asks twice per job whether it cancelled.
+	ended      atomic.Bool
 	mu         sync.Mutex
 	done       chan struct{}
 	err        error
@@ -164,6 +168,7 @@ func (c *taskCtx) cancelLocked(err, cause error) []*afterFn {
 		cause = err
 	}
 	c.err, c.cause = err, cause
+	c.ended.Store(true)
 	if c.done == nil {
 		c.done = closedChan
 	} else {
@@ -189,6 +194,9 @@ func runAfters(fns []*afterFn) {
 // runtimeCause returns the cause the runtime cancelled with (nil if it did
 // not, or if only the deadline passed).
 func (c *taskCtx) runtimeCause() error {
+	if !c.ended.Load() {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cause == context.DeadlineExceeded {
