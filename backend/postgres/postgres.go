@@ -81,6 +81,7 @@ type Backend struct {
 	ownsPool bool
 	schema   string // quoted identifier
 	channel  string // NOTIFY channel of this schema
+	instance string // random ID marking this Backend's notifications
 	q        *queries
 
 	wake     *waker
@@ -134,11 +135,12 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	b := &Backend{
-		cfg:     cfg,
-		pool:    cfg.Pool,
-		schema:  pgx.Identifier{cfg.Schema}.Sanitize(),
-		channel: channelName(cfg.Schema),
-		closed:  make(chan struct{}),
+		cfg:      cfg,
+		pool:     cfg.Pool,
+		schema:   pgx.Identifier{cfg.Schema}.Sanitize(),
+		channel:  channelName(cfg.Schema),
+		instance: newInstanceID(),
+		closed:   make(chan struct{}),
 	}
 	q, err := loadQueries(b.schema)
 	if err != nil {

@@ -630,3 +630,18 @@ func TestClaimPlanUsesPartialIndex(t *testing.T) {
 	require.NotContains(t, full, "Seq Scan on jobs", full)
 	require.Len(t, x.claim(t, 10), 2)
 }
+
+func TestParsePayload(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, queue, origin string }{
+		{"default", "default", ""},
+		{"0123456789abcdef|default", "default", "0123456789abcdef"},
+		{"0123456789abcdef|a|b", "a|b", "0123456789abcdef"},
+		{"not-an-instance-id|q", "not-an-instance-id|q", ""},
+		{"", "", ""},
+	} {
+		q, o := parsePayload(tc.in)
+		require.Equal(t, tc.queue, q, tc.in)
+		require.Equal(t, tc.origin, o, tc.in)
+	}
+}

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
@@ -174,7 +176,11 @@ func (k *waker) listenOnce(ctx context.Context, reconnected bool) error {
 		if err != nil {
 			return fmt.Errorf("postgres: listener: %w", err)
 		}
-		k.local(n.Payload)
+		queue, origin := parsePayload(n.Payload)
+		if origin == k.b.instance {
+			continue // sent by this Backend after it already woke its own watchers
+		}
+		k.local(queue)
 	}
 }
 
@@ -231,7 +237,11 @@ func (n *notifier) run(ctx context.Context) {
 		}
 		sendCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		// Best effort: a lost notification costs latency, not jobs (workers poll).
-		_, _ = n.b.pool.Exec(sendCtx, n.b.q.notify, n.b.channel, queues)
+		payloads := make([]string, len(queues))
+		for i, q := range queues {
+			payloads[i] = n.b.instance + originSep + q
+		}
+		_, _ = n.b.pool.Exec(sendCtx, n.b.q.notify, n.b.channel, payloads)
 		cancel()
 	}
 }
@@ -240,4 +250,39 @@ func (n *notifier) run(ctx context.Context) {
 func (n *notifier) stop() {
 	n.cancel()
 	<-n.done
+}
+
+// A notification's payload is the queue name, optionally prefixed by the
+// instance ID of the Backend that sent it and originSep. Enqueues outside a
+// transaction wake this Backend's own watchers directly and send a prefixed
+// payload, so the listener skips its own echo; notifications sent by SQL
+// (in a caller's transaction, by rescue and promote) carry no prefix.
+const originSep = "|"
+
+// instanceIDLen is the length of an instance ID (hex).
+const instanceIDLen = 16
+
+// parsePayload splits a payload into queue name and origin ("" if none).
+func parsePayload(p string) (queue, origin string) {
+	if len(p) > instanceIDLen && p[instanceIDLen:instanceIDLen+1] == originSep && isHex(p[:instanceIDLen]) {
+		return p[instanceIDLen+1:], p[:instanceIDLen]
+	}
+	return p, ""
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// newInstanceID returns a random instance ID of instanceIDLen hex digits.
+func newInstanceID() string {
+	var b [instanceIDLen / 2]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
