@@ -21,13 +21,14 @@
 // (queue, priority). A claim reads the queue's record (<P>_queues: paused
 // flag, priorities in use) and pulls from the highest priority first: NATS
 // has no priorities, so each priority level is its own subject. Within one
-// priority it fetches a window of at least 64 messages, orders it by run_at
+// priority it fetches as many messages as it needs, orders them by run_at
 // then ID, moves each record queued -> running with a fresh lease token
-// (compare-and-set), acknowledges the messages it used and hands the rest
-// back. Order is therefore exact across priorities and within a window;
-// beyond a window a priority level is served in the order jobs became
-// ready. A message whose record is missing or not queued is stale (or
-// early: see below); it is retried a few times over about 2 s and dropped.
+// (compare-and-set) and acknowledges the messages it used. Order is
+// therefore exact across priorities and within one claim's fetch; beyond
+// that a priority level is served in the order its jobs became ready (which
+// differs from run_at order only for jobs enqueued with a run_at in the
+// past). A message whose record is missing or not queued is stale (or
+// early: see below); it is retried over about 2 s and dropped.
 //
 // Scheduled and retrying jobs have no ready message: the KV bucket
 // <P>_sched holds one key per waiting job, "<run_at ms>.<id>", so JobPromote
@@ -42,16 +43,29 @@
 // compare-and-set handle and the port's version is kept in the value.
 //
 // Crash ordering: whatever a new state needs in order to be found (ready
-// message, scheduled key, running key) is written BEFORE the record, and
-// what the old state needed is removed after. A crash in between leaves a
-// stale message or key, which claims and sweepers recognise and drop, never
-// a record that nothing points at. This is why a ready message can arrive
-// before its record write ("early") and is retried before being dropped.
+// message, scheduled key, running key) is published BEFORE the record, in
+// the same pipelined round (publishes leave one connection in order), and
+// what the old state needed is removed after the record write was
+// acknowledged. A crash in between leaves a stale message or key, which
+// claims and sweepers recognise and drop, never a record that nothing
+// points at. This is also why a ready message can be fetched before its
+// record write landed ("early") and is retried before being dropped. A
+// claimer that dies between fetch and ack holds its messages until the
+// consumer's AckWait (5 s) returns them; the server keeps its redelivery
+// queue in memory, so messages handed back just before a server restart
+// also come back after AckWait.
+//
+// Limits: a record must fit the server's max_payload (1 MiB by default),
+// so job args near conveyor's 1 MiB limit need a larger max_payload.
 //
 // Batches pipeline: enqueue, claim, finish and lease extension issue their
 // writes as async publishes and await the acknowledgements together, and
 // reads as concurrent KV gets, so a batch of 1000 costs a few round trips,
-// not 1000.
+// not 1000. Per job, an enqueue is 2 stream writes (ready message, record);
+// a claim 1 KV get and 2 writes (running key, record) plus the ack; a
+// finish 2 writes (record, running-key delete) and no read when the same
+// process claimed the job (its record and revision are cached while it
+// runs; a stale cache only costs a failed compare-and-set and a re-read).
 //
 // # Costs
 //

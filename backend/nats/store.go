@@ -59,15 +59,22 @@ func (b *Backend) writeAll(ctx context.Context, ws []write) []writeResult {
 	res := make([]writeResult, len(ws))
 	futs := make([]jetstream.PubAckFuture, len(ws))
 	for i, w := range ws {
-		m := natsio.NewMsg(w.subject)
-		m.Data = w.data
-		if w.del {
-			m.Header.Set("KV-Operation", "DEL")
+		var f jetstream.PubAckFuture
+		var err error
+		if !w.del && w.expect == expectNone {
+			// No headers: the cheaper plain publish.
+			f, err = b.js.PublishAsync(w.subject, w.data)
+		} else {
+			m := natsio.NewMsg(w.subject)
+			m.Data = w.data
+			if w.del {
+				m.Header.Set("KV-Operation", "DEL")
+			}
+			if w.expect != expectNone {
+				m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.expect, 10))
+			}
+			f, err = b.js.PublishMsgAsync(m)
 		}
-		if w.expect != expectNone {
-			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.expect, 10))
-		}
-		f, err := b.js.PublishMsgAsync(m)
 		if err != nil {
 			res[i].err = b.wrap("publish", err)
 			continue
@@ -105,7 +112,7 @@ func firstErr(rs []writeResult) error {
 }
 
 // readParallelism bounds concurrent KV reads of one call.
-const readParallelism = 64
+const readParallelism = 256
 
 // entry is one read job record.
 type entry struct {
