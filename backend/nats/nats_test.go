@@ -1,0 +1,89 @@
+package nats
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"conveyor/backend"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr bool
+	}{
+		{name: "zero is valid", cfg: Config{}},
+		{name: "custom prefix", cfg: Config{Prefix: "app_1-x"}},
+		{name: "dot in prefix", cfg: Config{Prefix: "a.b"}, wantErr: true},
+		{name: "space in prefix", cfg: Config{Prefix: "a b"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.cfg.WithDefaults()
+			require.NotEmpty(t, c.URL)
+			require.Equal(t, 1, c.Replicas)
+			err := c.Validate()
+			if tt.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestOpenURLPrefix(t *testing.T) {
+	h := setup(t)
+	// The URL from setup carries ?prefix=: a second backend opened from it
+	// sees the first one's jobs, through backend.Open like a CLI would.
+	b2, err := backend.Open(h.ctx, h.url)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b2.Close() })
+	in := newInsert("open-url")
+	in.RunAt = h.now
+	h.enqueue(h.now, in)
+	j, err := b2.JobGet(h.ctx, &backend.JobGetParams{ID: in.ID})
+	require.NoError(t, err)
+	require.Equal(t, in.ID, j.ID)
+	require.Equal(t, "nats", b2.Capabilities().Name)
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := New(ctx, Config{URL: "nats://127.0.0.1:1", ConnectTimeout: time.Second})
+	require.Error(t, err)
+}
+
+func TestNames(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	ms, id, ok := parseSchedKey(schedKey(at, "abc-1"))
+	require.True(t, ok)
+	require.Equal(t, at.UnixMilli(), ms)
+	require.Equal(t, "abc-1", id)
+	ms, id, ok = parseReadyPayload(readyPayload(at, "abc-2"))
+	require.True(t, ok)
+	require.Equal(t, at.UnixMilli(), ms)
+	require.Equal(t, "abc-2", id)
+	require.Equal(t, "p5", ptok(5))
+	require.Equal(t, "n3", ptok(-3))
+	n := newNames("P")
+	require.NotEqual(t, n.readySubject("a.b", 0), n.readySubject("a_b", 0), "queue names hash to distinct tokens")
+	require.NotEqual(t, recordKey("a", "b.c"), recordKey("a.b", "c"))
+}
+
+func TestClosed(t *testing.T) {
+	h := setup(t)
+	require.NoError(t, h.b.Close())
+	_, err := h.b.JobGet(h.ctx, &backend.JobGetParams{ID: "x"})
+	require.ErrorIs(t, err, backend.ErrClosed)
+	_, err = h.b.JobClaim(h.ctx, &backend.JobClaimParams{Queue: "q", Limit: 1})
+	require.ErrorIs(t, err, backend.ErrClosed)
+}
