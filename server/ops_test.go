@@ -195,9 +195,16 @@ func TestMetrics(t *testing.T) {
 	ctr := prometheus.NewCounter(prometheus.CounterOpts{Name: "conveyor_test_total", Help: "test"})
 	b.reg.MustRegister(ctr)
 	ctr.Add(3)
+	b.enqueue(`{"kind":"demo.echo"}`)
+	b.do("GET", "/api/v1/jobs/0190a5c4-7b1e-7c3d-9b2a-1234567890ab", nil)
 	r := b.do("GET", "/metrics", nil)
 	require.Equal(t, 200, r.status)
-	require.Contains(t, string(r.body), "conveyor_test_total 3")
+	body := string(r.body)
+	require.Contains(t, body, "conveyor_test_total 3")
+	// Request metrics are labelled by route pattern, not by path.
+	require.Contains(t, body, `conveyor_http_requests_total{code="201",method="POST",route="/api/v1/jobs"} 1`)
+	require.Contains(t, body, `conveyor_http_requests_total{code="404",method="GET",route="/api/v1/jobs/{id}"} 1`)
+	require.Contains(t, body, `conveyor_http_request_duration_seconds_count{method="POST",route="/api/v1/jobs"} 1`)
 }
 
 func TestAdminPage(t *testing.T) {

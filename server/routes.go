@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"time"
 )
 
 // Route is one API route: its method, its path pattern (net/http ServeMux
@@ -91,7 +90,10 @@ func (s *Server) routes() http.Handler {
 // wrap applies, in order: panic recovery, the body limit, CSRF protection
 // and auth.
 func (s *Server) wrap(rt route) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &statusWriter{ResponseWriter: rw}
+		defer func() { s.met.observe(rt.Path, r.Method, w.status, time.Since(start)) }()
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -146,7 +148,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
-	promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: errLogger{s}}).ServeHTTP(w, r)
+	s.promh.ServeHTTP(w, r)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"conveyor/internal/clock"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Defaults of Config.
@@ -54,6 +55,9 @@ type Config struct {
 	MaxBatch int
 	// Gatherer is what /metrics exposes. Default prometheus.DefaultGatherer.
 	Gatherer prometheus.Gatherer
+	// Registerer, when set, gets the server's own request metrics
+	// (MetricHTTPRequests, MetricHTTPDuration). Default nil: none.
+	Registerer prometheus.Registerer
 	// TrustedOrigins are extra browser origins (e.g. "https://ops.example.com")
 	// allowed to send state-changing requests. Default none: same origin only.
 	TrustedOrigins []string
@@ -138,6 +142,8 @@ type Server struct {
 	csrf   *http.CrossOriginProtection
 	client *conveyor.Client
 	h      http.Handler
+	met    *httpMetrics
+	promh  http.Handler
 
 	mu   sync.Mutex
 	srv  *http.Server
@@ -163,6 +169,12 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, auth: a, csrf: csrf, client: cfg.Client}
+	if cfg.Registerer != nil {
+		if s.met, err = newHTTPMetrics(cfg.Registerer); err != nil {
+			return nil, fmt.Errorf("server metrics: %w", err)
+		}
+	}
+	s.promh = promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: errLogger{s}})
 	s.h = s.routes()
 	return s, nil
 }

@@ -78,6 +78,7 @@ func setup(t *testing.T, opts ...func(*setupOpts)) *bundle {
 		MaxBodyBytes: o.maxBodyBytes,
 		MaxBatch:     o.maxBatch,
 		Gatherer:     reg,
+		Registerer:   reg,
 	})
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())

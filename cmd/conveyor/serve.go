@@ -228,7 +228,7 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 		if err != nil {
 			return err
 		}
-		scfg := server.Config{Client: client, Addr: o.addr, Tokens: tokens, Gatherer: reg, Logger: log}
+		scfg := server.Config{Client: client, Addr: o.addr, Tokens: tokens, Gatherer: reg, Registerer: reg, Logger: log}
 		if len(tokens) == 0 && o.dev {
 			if !isLoopback(o.addr) {
 				return usageErrorf("dev on %s (not loopback) needs API tokens: set $%s=\"token:admin\" or --tokens-file", o.addr, envTokens)
