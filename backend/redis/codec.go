@@ -10,11 +10,13 @@ import (
 	"conveyor/backend"
 )
 
-// staticData is the part of a job record that never changes after enqueue,
-// stored as one compact JSON value in the job hash's "d" field. Args and meta
-// are stored verbatim in their own fields (x, m) so their bytes round-trip
-// exactly. The fields the scripts need (kind, priority, max attempts, unique
-// states) are also stored as their own hash fields.
+// staticData is the part of a job record that never changes after enqueue.
+// It is stored as compact JSON in the job hash's "d" field, framed together
+// with the args and meta, which are kept verbatim so their bytes round-trip
+// exactly (see encodeStatic). The fields the scripts need (priority, max
+// attempts, unique states) are also stored as their own hash fields. Fewer,
+// bigger fields matter: the cost of HSET/HMGET on a small (listpack) hash
+// grows with the number of fields named.
 type staticData struct {
 	Kind         string             `json:"k"`
 	Priority     int                `json:"p,omitempty"`
@@ -25,12 +27,42 @@ type staticData struct {
 	EnqueuedAt   int64              `json:"ea"` // ns
 }
 
-// Job hash fields (see doc.go): d static data, x args, m meta, k kind, p priority, ma max
-// attempts, a attempt, s state, r run_at (ns), rs run_at (17-digit µs),
-// uk unique key, us unique states (",a,b,"), res result, e errors (JSON
-// array), pg progress, st started_at (ns), ft finished_at (ns), lo/lt/le
-// lease owner/token/expiry (ns), cr cancel
-// requested ("1").
+// Job hash fields (see doc.go): d static data + args + meta (framed), p
+// priority, ma max attempts, a attempt, s state, r run_at (ns), rs run_at
+// (17-digit µs), uk unique key, us unique states (",a,b,"), res result, e
+// errors (JSON array), pg progress, ft finished_at (ns), lt lease token, L
+// "STARTED_NS|LEASE_EXPIRY_NS|OWNER" (the claim's other fields in one), cr
+// cancel requested ("1").
+
+// encodeStatic frames the static JSON, the args and the meta into one value:
+// "LEN(json):LEN(args):" then the three byte strings.
+func encodeStatic(d, args, meta []byte) []byte {
+	out := make([]byte, 0, len(d)+len(args)+len(meta)+16)
+	out = strconv.AppendInt(out, int64(len(d)), 10)
+	out = append(out, ':')
+	out = strconv.AppendInt(out, int64(len(args)), 10)
+	out = append(out, ':')
+	out = append(out, d...)
+	out = append(out, args...)
+	return append(out, meta...)
+}
+
+// decodeStatic splits what encodeStatic framed.
+func decodeStatic(v string) (d, args, meta string, err error) {
+	a, rest, ok1 := strings.Cut(v, ":")
+	b, rest, ok2 := strings.Cut(rest, ":")
+	na, err1 := strconv.Atoi(a)
+	nb, err2 := strconv.Atoi(b)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil || na < 0 || nb < 0 || na+nb > len(rest) {
+		return "", "", "", fmt.Errorf("malformed static data")
+	}
+	return rest[:na], rest[na : na+nb], rest[na+nb:], nil
+}
+
+// leaseField renders the L field: started_at, lease expiry, owner.
+func leaseField(started, expires time.Time, owner string) string {
+	return nsStr(started) + "|" + nsStr(expires) + "|" + owner
+}
 
 // uniqueStatesString renders the states in which a job holds its unique key
 // in the ",a,b," form the scripts search with string.find.
@@ -47,7 +79,7 @@ func uniqueStatesString(states []backend.JobState) string {
 	return sb.String()
 }
 
-// enqueueValues returns the 13 ARGV values of one job for enqueue.lua.
+// enqueueValues returns the 10 ARGV values of one job for enqueue.lua.
 func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if j == nil {
 		return nil, fmt.Errorf("enqueue: nil job")
@@ -80,8 +112,8 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if runAt.UnixMicro() > now.UnixMicro() {
 		scheduled = 1
 	}
-	return []any{j.ID, d, j.Kind, j.Priority, j.MaxAttempts, nsStr(runAt), usStr(runAt), rsStr(runAt),
-		j.UniqueKey, us, []byte(j.Args), []byte(j.Meta), scheduled}, nil
+	return []any{j.ID, encodeStatic(d, j.Args, j.Meta), j.Priority, j.MaxAttempts, nsStr(runAt), usStr(runAt), rsStr(runAt),
+		j.UniqueKey, us, scheduled}, nil
 }
 
 // fieldsMap turns an HGETALL-form reply (field, value, ...) into a map.
@@ -97,15 +129,21 @@ func fieldsMap(v []any) map[string]string {
 
 // decodeJob builds a Job from its hash fields.
 func decodeJob(id, queue string, f map[string]string) (*backend.Job, error) {
-	var d staticData
-	if err := json.Unmarshal([]byte(f["d"]), &d); err != nil {
+	dj, args, meta, err := decodeStatic(f["d"])
+	if err != nil {
 		return nil, fmt.Errorf("decode job %s: %w", id, err)
 	}
+	var d staticData
+	if err := json.Unmarshal([]byte(dj), &d); err != nil {
+		return nil, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	started, rest, _ := strings.Cut(f["L"], "|")
+	expires, owner, _ := strings.Cut(rest, "|")
 	j := &backend.Job{
 		ID:              id,
 		Kind:            d.Kind,
 		Queue:           queue,
-		Args:            rawOrNil(f["x"]),
+		Args:            rawOrNil(args),
 		Priority:        d.Priority,
 		State:           backend.JobState(f["s"]),
 		Attempt:         atoi(f["a"]),
@@ -115,13 +153,13 @@ func decodeJob(id, queue string, f map[string]string) (*backend.Job, error) {
 		UniqueKey:       d.UniqueKey,
 		UniqueStates:    d.UniqueStates,
 		Tags:            d.Tags,
-		Meta:            rawOrNil(f["m"]),
+		Meta:            rawOrNil(meta),
 		EnqueuedAt:      time.Unix(0, d.EnqueuedAt).UTC(),
-		StartedAt:       parseNs(f["st"]),
+		StartedAt:       parseNs(started),
 		FinishedAt:      parseNs(f["ft"]),
-		LeaseOwner:      f["lo"],
+		LeaseOwner:      owner,
 		LeaseToken:      f["lt"],
-		LeaseExpiresAt:  parseNs(f["le"]),
+		LeaseExpiresAt:  parseNs(expires),
 		CancelRequested: f["cr"] == "1",
 	}
 	if j.State != backend.StateRunning {
@@ -159,4 +197,15 @@ func queueOfToken(token string) (string, bool) {
 		return "", false
 	}
 	return token[:i], true
+}
+
+// kindOf returns the kind stored in a job's d field ("" if unreadable).
+func kindOf(static string) string {
+	dj, _, _, err := decodeStatic(static)
+	if err != nil {
+		return ""
+	}
+	var d staticData
+	_ = json.Unmarshal([]byte(dj), &d)
+	return d.Kind
 }

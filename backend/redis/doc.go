@@ -34,13 +34,16 @@
 //	P:wake:Q              pub/sub channel (not a key)
 //
 // Each job is in exactly one of its queue's state sets, so counts are ZCARDs.
-// A job hash holds: d (kind, priority, timeout, unique key and states, tags,
-// enqueued_at as compact JSON), x args and m meta (verbatim bytes), k kind,
-// p priority, ma max attempts, a attempt, s state, r run_at (ns), rs run_at
-// (17-digit µs), uk/us unique key and states, res result, e errors (a JSON
-// array), pg progress, st/ft started/finished (ns), lo/lt/le lease owner,
-// token and expiry (left in place when the job stops running and ignored
-// then, saving a write per finish), cr cancel requested.
+// A job hash holds few, compact fields, because HSET/HMGET on a small hash
+// cost grows with every field named: d (kind, priority, timeout, unique key
+// and states, tags, enqueued_at as compact JSON, framed together with the
+// args and meta, which are kept byte for byte), p priority, ma max
+// attempts, a attempt, s state, r run_at (ns), rs run_at (17-digit µs),
+// uk/us unique key and states, res result, e errors (a JSON array), pg
+// progress, ft finished_at (ns), lt lease token, L "STARTED|EXPIRY|OWNER"
+// (the rest of the claim in one field), cr cancel requested. Lease fields
+// are left in place when a job stops running (saving a write per finish)
+// and ignored then.
 //
 // Cluster: job IDs do not name their queue, so operations by ID alone (get,
 // cancel, retry, delete) need the queue first: each process caches ID ->

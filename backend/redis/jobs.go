@@ -144,7 +144,7 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 	var newQueues []any
 	for qi, q := range queues {
 		ps := byQueue[q]
-		args := b.commonArgs(q, 13*len(ps))
+		args := b.commonArgs(q, 10*len(ps))
 		for _, p := range ps {
 			args = append(args, p.req.values[p.i]...)
 		}
@@ -213,7 +213,7 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 
 // claimFields are the job hash fields claim.lua returns after id, token and
 // attempt, in its order.
-var claimFields = []string{"d", "x", "m", "ma", "r", "e", "res", "pg", "cr"}
+var claimFields = []string{"d", "ma", "r", "e", "res", "pg", "cr"}
 
 // queueRefresh is how often a process re-adds a queue it enqueues to to the
 // queues set: often enough that a set deleted under a running process (keys
@@ -245,14 +245,14 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		return nil, fmt.Errorf("claim: lease token: %w", err)
 	}
 	exp := now.Add(p.LeaseDuration)
-	args := append(b.commonArgs(p.Queue, 8), nsStr(now), usStr(now), p.Limit, p.Owner,
-		p.Queue+"|"+hex.EncodeToString(rnd[:])+".", nsStr(exp), usStr(exp), b.batch)
+	lease := leaseField(now, exp, p.Owner)
+	args := append(b.commonArgs(p.Queue, 6), lease, usStr(now), p.Limit,
+		p.Queue+"|"+hex.EncodeToString(rnd[:])+".", usStr(exp), b.batch)
 	vals, err := b.run(ctx, scriptClaim, p.Queue, args).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
 	}
 	res := &backend.JobClaimResult{Jobs: make([]*backend.Job, 0, len(vals))}
-	expNs := nsStr(exp)
 	for _, v := range vals {
 		arr, _ := v.([]any)
 		if len(arr) < 3 {
@@ -267,7 +267,7 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 				f[name], _ = arr[3+n].(string)
 			}
 		}
-		f["s"], f["a"], f["st"], f["lo"], f["lt"], f["le"] = string(backend.StateRunning), strconv.FormatInt(attempt, 10), nsStr(now), p.Owner, token, expNs
+		f["s"], f["a"], f["lt"], f["L"] = string(backend.StateRunning), strconv.FormatInt(attempt, 10), token, lease
 		j, err := decodeJob(id, p.Queue, f)
 		if err != nil {
 			return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
@@ -445,7 +445,8 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 			}
 			for i := 0; i+2 < len(vals); i += 3 {
 				id, _ := vals[i].(string)
-				kind, _ := vals[i+1].(string)
+				static, _ := vals[i+1].(string)
+				kind := kindOf(static)
 				state, _ := vals[i+2].(string)
 				res.Jobs = append(res.Jobs, backend.RescuedJob{ID: id, Kind: kind, Queue: q, State: backend.JobState(state)})
 			}

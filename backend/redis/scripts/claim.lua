@@ -4,16 +4,17 @@
 -- claim never needs a separate promoter. A paused queue yields nothing.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
 --   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
--- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
---   5 now (µs), 6 limit, 7 owner, 8 lease token base (the i-th job gets
---   base..i), 9 lease expiry (ns), 10 lease expiry (µs), 11 promote limit.
--- Returns: one array per claimed job: {id, lease token, new attempt, d, x, m,
---   ma, r, e, res, pg, cr} (the job hash fields the caller cannot know; it
---   applies the claim's own changes — state running, attempt, started_at
---   now, lease owner/token/expiry — itself).
+-- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 the L
+--   field of the claimed jobs ("STARTED_NS|EXPIRY_NS|OWNER"), 5 now (µs),
+--   6 limit, 7 lease token base (the i-th job gets base..i), 8 lease expiry
+--   (µs), 9 promote limit.
+-- Returns: one array per claimed job: {id, lease token, new attempt, d, ma,
+--   r, e, res, pg, cr} (the job hash fields the caller cannot know; it
+--   applies the claim's own changes — state running, attempt, started_at,
+--   lease owner/token/expiry — itself).
 local jp = ARGV[1]
-local now_ns, now_us, limit, owner = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
-local token_base, exp_ns, exp_us, promote_limit = ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
+local lease, now_us, limit = ARGV[4], ARGV[5], tonumber(ARGV[6])
+local token_base, exp_us, promote_limit = ARGV[7], ARGV[8], tonumber(ARGV[9])
 if redis.call('EXISTS', KEYS[8]) == 1 or limit <= 0 then
   return {}
 end
@@ -54,11 +55,11 @@ local running = {}
 for i, m in ipairs(members) do
   local id = string.sub(m, 18)
   local k = jp .. id
-  local job = redis.call('HMGET', k, 'a', 'd', 'x', 'm', 'ma', 'r', 'e', 'res', 'pg', 'cr')
+  local job = redis.call('HMGET', k, 'a', 'd', 'ma', 'r', 'e', 'res', 'pg', 'cr')
   if job[1] then
     local attempt = tonumber(job[1]) + 1
     local tok = token_base .. i
-    redis.call('HSET', k, 's', 'running', 'a', attempt, 'st', now_ns, 'lo', owner, 'lt', tok, 'le', exp_ns)
+    redis.call('HSET', k, 's', 'running', 'a', attempt, 'lt', tok, 'L', lease)
     running[#running + 1] = exp_us
     running[#running + 1] = id
     job[1] = attempt

@@ -2,22 +2,22 @@
 -- keys, and wakes watchers when a job became queued.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
 --   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
--- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, then 13
---   values per job: id, static data (JSON), kind, priority, max attempts,
---   run_at (ns), run_at (µs), run_at (17-digit µs, the ready member prefix),
---   unique key ('' = none), unique states (",a,b," form), args (JSON), meta
---   (JSON, '' = none), scheduled (1 if run_at is after the enqueuer's now,
---   else 0; decided by the caller, since one call may carry the jobs of
---   several enqueuers with different nows).
+-- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, then 10
+--   values per job: id, static data (static JSON, args and meta, framed),
+--   priority, max attempts, run_at (ns), run_at (µs), run_at (17-digit µs,
+--   the ready member prefix), unique key ('' = none), unique states (",a,b,"
+--   form), scheduled (1 if run_at is after the enqueuer's now, else 0;
+--   decided by the caller, since one call may carry the jobs of several
+--   enqueuers with different nows).
 -- Returns: 2 values per job: state of the job named, and the holder's ID when
 --   the job was not stored ('' when it was). A job whose ID already exists is
 --   not stored again (a replayed enqueue) and names itself.
 local jp, up, chan = ARGV[1], ARGV[2], ARGV[3]
 local out = {}
 local ready, scheduled, ids = {}, {}, {}
-for i = 4, #ARGV, 13 do
-  local id, data, kind, prio, maxatt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local run_ns, run_us, run_rs, ukey, ustates = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
+for i = 4, #ARGV, 10 do
+  local id, data, prio, maxatt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local run_ns, run_us, run_rs, ukey, ustates = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
   local k = jp .. id
   local existing = redis.call('HGET', k, 's')
   local holder = nil
@@ -43,7 +43,7 @@ for i = 4, #ARGV, 13 do
     out[#out + 1] = holder
   else
     local state
-    if ARGV[i + 12] == '1' then
+    if ARGV[i + 9] == '1' then
       state = 'scheduled'
       scheduled[#scheduled + 1] = run_us
       scheduled[#scheduled + 1] = id
@@ -52,14 +52,12 @@ for i = 4, #ARGV, 13 do
       ready[#ready + 1] = -tonumber(prio)
       ready[#ready + 1] = run_rs .. id
     end
-    redis.call('HSET', k, 'd', data, 'k', kind, 'p', prio, 'ma', maxatt, 'a', 0, 's', state,
-      'r', run_ns, 'rs', run_rs, 'x', ARGV[i + 10])
-    if ARGV[i + 11] ~= '' then
-      redis.call('HSET', k, 'm', ARGV[i + 11])
-    end
     if ukey ~= '' then
-      redis.call('HSET', k, 'uk', ukey, 'us', ustates)
+      redis.call('HSET', k, 'd', data, 'p', prio, 'ma', maxatt, 'a', 0, 's', state, 'r', run_ns, 'rs', run_rs,
+        'uk', ukey, 'us', ustates)
       redis.call('SADD', up .. ukey, id)
+    else
+      redis.call('HSET', k, 'd', data, 'p', prio, 'ma', maxatt, 'a', 0, 's', state, 'r', run_ns, 'rs', run_rs)
     end
     ids[#ids + 1] = 0
     ids[#ids + 1] = id

@@ -4,7 +4,8 @@
 --   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 new expiry
 --   (ns), 5 new expiry (µs), then 3 values per lease: id, lease token,
---   progress JSON ('' = keep).
+--   progress JSON ('' = keep). The expiry is the middle part of the L field
+--   ("STARTED_NS|EXPIRY_NS|OWNER").
 -- Returns: one code per lease, in order: 0 lost, 1 extended, 2 extended and
 --   cancel requested.
 local jp, exp_ns, exp_us = ARGV[1], ARGV[4], ARGV[5]
@@ -12,11 +13,14 @@ local out = {}
 for i = 6, #ARGV, 3 do
   local id, tok, progress = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local k = jp .. id
-  local f = redis.call('HMGET', k, 's', 'lt', 'cr')
+  local f = redis.call('HMGET', k, 's', 'lt', 'cr', 'L')
   if f[1] == 'running' and f[2] == tok then
-    redis.call('HSET', k, 'le', exp_ns)
+    local started, owner = string.match(f[4] or '', '^([^|]*)|[^|]*|(.*)$')
+    local lease = (started or '') .. '|' .. exp_ns .. '|' .. (owner or '')
     if progress ~= '' then
-      redis.call('HSET', k, 'pg', progress)
+      redis.call('HSET', k, 'L', lease, 'pg', progress)
+    else
+      redis.call('HSET', k, 'L', lease)
     end
     redis.call('ZADD', KEYS[4], exp_us, id)
     if f[3] == '1' then

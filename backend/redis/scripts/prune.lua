@@ -9,14 +9,19 @@
 local jp, up = ARGV[1], ARGV[2]
 local set = KEYS[tonumber(ARGV[4])]
 local ids = redis.call('ZRANGEBYSCORE', set, '-inf', '(' .. ARGV[5], 'LIMIT', 0, tonumber(ARGV[6]))
+local jobs = {}
 for _, id in ipairs(ids) do
   local k = jp .. id
   local uk = redis.call('HGET', k, 'uk')
   if uk then
     redis.call('SREM', up .. uk, id)
   end
-  redis.call('DEL', k)
-  redis.call('ZREM', set, id)
-  redis.call('ZREM', KEYS[9], id)
+  jobs[#jobs + 1] = k
+end
+for i = 1, #ids, 1000 do
+  local j = math.min(i + 999, #ids)
+  redis.call('DEL', unpack(jobs, i, j))
+  redis.call('ZREM', set, unpack(ids, i, j))
+  redis.call('ZREM', KEYS[9], unpack(ids, i, j))
 end
 return ids

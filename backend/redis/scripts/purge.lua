@@ -6,12 +6,22 @@
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 limit.
 -- Returns: the IDs deleted.
 local jp, up, limit = ARGV[1], ARGV[2], tonumber(ARGV[4])
+local function bulk(cmd, key, list)
+  for i = 1, #list, 1000 do
+    if key then
+      redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+    else
+      redis.call(cmd, unpack(list, i, math.min(i + 999, #list)))
+    end
+  end
+end
 local out = {}
 for _, idx in ipairs({ 1, 2, 3, 5, 6, 7 }) do
   if #out >= limit then
     break
   end
   local members = redis.call('ZRANGE', KEYS[idx], 0, limit - #out - 1)
+  local jobs = {}
   for _, m in ipairs(members) do
     local id = m
     if idx == 1 then
@@ -22,10 +32,11 @@ for _, idx in ipairs({ 1, 2, 3, 5, 6, 7 }) do
     if uk then
       redis.call('SREM', up .. uk, id)
     end
-    redis.call('DEL', k)
-    redis.call('ZREM', KEYS[idx], m)
-    redis.call('ZREM', KEYS[9], id)
+    jobs[#jobs + 1] = k
     out[#out + 1] = id
   end
+  bulk('DEL', nil, jobs)
+  bulk('ZREM', KEYS[idx], members)
 end
+bulk('ZREM', KEYS[9], out)
 return out

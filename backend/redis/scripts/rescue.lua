@@ -9,7 +9,8 @@
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
 --   5 now (µs), 6 now (17-digit µs), 7 limit, 8 now (RFC 3339, for the error),
 --   9 error message (a JSON string, quoted).
--- Returns: 3 values per rescued job: id, kind, new state.
+-- Returns: 3 values per rescued job: id, static data (the d field, which
+--   names the kind), new state.
 local jp, chan, now_ns, now_us, now_rs = ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local limit, at, msg = tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local ids = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now_us, 'LIMIT', 0, limit)
@@ -18,7 +19,7 @@ local woke = false
 for _, id in ipairs(ids) do
   local k = jp .. id
   redis.call('ZREM', KEYS[4], id)
-  local f = redis.call('HMGET', k, 's', 'a', 'ma', 'k', 'p', 'e')
+  local f = redis.call('HMGET', k, 's', 'a', 'ma', 'd', 'p', 'e')
   if f[1] == 'running' then
     local a = tonumber(f[2])
     local err = '{"attempt":' .. a .. ',"at":"' .. at .. '","message":' .. msg .. '}'
