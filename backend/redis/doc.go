@@ -71,6 +71,12 @@
 // that job's own unique states, so keys are released by state changes with
 // no bookkeeping.
 //
+// Small enqueues from concurrent callers are group-committed: the first
+// caller sends its script call at once, callers arriving while it is in
+// flight go together in the next one. A lone enqueue waits for nothing, many
+// concurrent ones share round trips and script runs, and each caller still
+// returns only once its own jobs are stored.
+//
 // # Wake-ups
 //
 // Scripts that make jobs claimable publish on P:wake:Q; QueueWatch
@@ -84,20 +90,23 @@
 // Capabilities.NeedsPromoter is still true because the periodic JobPromote
 // (every 200 ms by default in the worker) is what publishes a wake-up when a
 // scheduled or retrying job falls due, so idle workers start it at once
-// rather than at their next fallback poll; it also keeps state counts honest. Expired leases
-// are handed back by JobRescue (run by the maintenance rescuer). There are no
-// TTLs: finished jobs stay until JobPrune deletes them
-// (Capabilities.NeedsPruner). Results, errors and progress are stored as the
+// rather than at their next fallback poll; it also keeps state counts
+// honest. Expired leases are handed back by JobRescue (run by the
+// maintenance rescuer). There are no TTLs: finished jobs stay until JobPrune
+// deletes them (Capabilities.NeedsPruner). Results, errors and progress are stored as the
 // worker hands them over; the worker bounds their size.
 //
 // # Durability
 //
 // An acknowledged enqueue is as durable as the server's persistence, and no
 // more: with appendonly yes and appendfsync always it survives a crash of the
-// server or the machine; with appendfsync everysec (the usual setting) up to
-// about one second of acknowledged writes can be lost on a crash of the
-// machine or a kill -9 of the server (a clean shutdown loses nothing); with
-// appendfsync no the operating system decides (typically up to 30 s); with
+// server or the machine (the fault test kills a private server with SIGKILL
+// under this setting and finds every acknowledged job); with appendfsync
+// everysec (the usual setting) a crash of the machine can lose about the
+// last one to two seconds of acknowledged writes, while a kill of the server
+// process alone normally loses nothing (the AOF is written to the kernel
+// before replies are sent); with appendfsync no the operating system decides
+// when data reaches the disk (typically within 30 s); with
 // AOF off and RDB snapshots everything since the last snapshot is lost; with
 // no persistence (as the shared test server here runs) everything is lost
 // when the server stops. Replication to replicas is asynchronous: a failover
