@@ -43,7 +43,8 @@ type enqueueBatch struct {
 const maxEnqueueRounds = 10
 
 // JobEnqueue implements backend.Jobs. In the common case it is one
-// statement (autocommitted); duplicates cost one more to find their holder.
+// autocommitted statement, shared with concurrent calls (see combiner);
+// duplicates cost one more statement to find their holder.
 func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (*backend.JobEnqueueResult, error) {
 	if err := b.check(); err != nil {
 		return nil, err
@@ -90,6 +91,14 @@ func (b *Backend) enqueueAt(ctx context.Context, r runner, jobs []*backend.JobIn
 	res := &backend.JobEnqueueResult{Jobs: make([]backend.EnqueueOutcome, len(p.Jobs))}
 	if len(p.Jobs) == 0 {
 		return res, nil
+	}
+	if !inTx && copyable(p) {
+		res, ok, err := b.copyJobs(ctx, p)
+		if err != nil || ok {
+			return res, err
+		}
+		// A job ID exists already (retried enqueue): the statement path below
+		// reports it as a duplicate.
 	}
 	pending := make([]int, len(p.Jobs))
 	for i := range pending {

@@ -20,7 +20,7 @@ const jobColumns = `j.id, j.kind, j.queue, j.args, j.priority, j.state, j.attemp
 type queries struct {
 	enqueue, enqueueLookup, claim, finish, leaseExtend, rescue, promote           string
 	jobGet, jobList, jobCancel, jobRetry, jobDelete, jobState, jobPrune           string
-	queueList, queuePause, queuePurge, notify, uniqueRelease                      string
+	queueList, queuePause, queuePurge, queueRegister, notify, uniqueRelease       string
 	recordInsert, recordUpsert, recordUpdate, recordGet, recordList, recordDelete string
 }
 
@@ -40,7 +40,7 @@ func loadQueries(quotedSchema string) (*queries, error) {
 		finish: load("finish"), leaseExtend: load("lease_extend"), rescue: load("rescue"), promote: load("promote"),
 		jobGet: load("job_get"), jobList: load("job_list"), jobCancel: load("job_cancel"), jobRetry: load("job_retry"),
 		jobDelete: load("job_delete"), jobState: load("job_state"), jobPrune: load("job_prune"),
-		queueList: load("queue_list"), queuePause: load("queue_pause"), queuePurge: load("queue_purge"), notify: load("notify"), uniqueRelease: load("unique_release"),
+		queueList: load("queue_list"), queuePause: load("queue_pause"), queuePurge: load("queue_purge"), notify: load("notify"), queueRegister: load("queue_register"), uniqueRelease: load("unique_release"),
 		recordInsert: load("record_insert"), recordUpsert: load("record_upsert"), recordUpdate: load("record_update"),
 		recordGet: load("record_get"), recordList: load("record_list"), recordDelete: load("record_delete"),
 	}
