@@ -19,7 +19,7 @@ local lost = {}
 for i = 6, #ARGV, 8 do
   local id, tok, oc, res, err = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local k = jp .. id
-  local f = redis.call('HMGET', k, 's', 'lt', 'p', 'e', 'a', 'cr')
+  local f = redis.call('HMGET', k, 's', 'lt', 'cr')
   if f[1] ~= 'running' or f[2] ~= tok then
     lost[#lost + 1] = id
   else
@@ -28,7 +28,7 @@ for i = 6, #ARGV, 8 do
     local set = final_set[oc]
     if set then
       h = { 's', oc, 'ft', now_ns }
-      if f[6] then
+      if f[3] then
         redis.call('HDEL', k, 'cr')
       end
       if res ~= '' then
@@ -44,7 +44,7 @@ for i = 6, #ARGV, 8 do
         set = 3
       elseif oc == 'snoozed' then
         h[#h + 1] = 'a'
-        h[#h + 1] = tonumber(f[5]) - 1
+        h[#h + 1] = tonumber(redis.call('HGET', k, 'a')) - 1
         if tonumber(run_us) <= tonumber(now_us) then
           set = 1
         else
@@ -57,7 +57,7 @@ for i = 6, #ARGV, 8 do
       h[#h + 1] = 's'
       h[#h + 1] = states[set]
       if set == 1 then
-        adds[1][#adds[1] + 1] = -tonumber(f[3])
+        adds[1][#adds[1] + 1] = -tonumber(redis.call('HGET', k, 'p'))
         adds[1][#adds[1] + 1] = run_rs .. id
       else
         adds[set][#adds[set] + 1] = run_us
@@ -65,7 +65,8 @@ for i = 6, #ARGV, 8 do
       end
     end
     if err ~= '' then
-      local e = f[4]
+      -- Read only when needed: the common (completed) path names 3 fields.
+      local e = redis.call('HGET', k, 'e')
       if not e or e == '' then
         e = '[' .. err .. ']'
       else
