@@ -49,7 +49,7 @@ func (s *nullStore) LeaseExtend(_ context.Context, p *backend.LeaseExtendParams)
 // completer), to compare with BurnDown on a real backend.
 func BenchmarkRuntimeOverhead(b *testing.B) {
 	const n = 100_000
-	for _, slots := range []int{100, 1000} {
+	for _, slots := range []int{100, 1000, 2000} {
 		b.Run("slots="+strconv.Itoa(slots), func(b *testing.B) {
 			var total, cpu time.Duration
 			for range b.N {
