@@ -12,14 +12,25 @@
 //     index entries however many finished jobs the table holds.
 //   - JobEnqueue, JobFinish and LeaseExtend take a whole batch in one
 //     statement (arrays passed as parameters and expanded with unnest);
-//     finish and lease extension are fenced by the lease token.
+//     finish and lease extension are fenced by the lease token. Batches of
+//     64 jobs or more without unique keys use COPY. Concurrent JobEnqueue
+//     calls are combined into shared statements (group commit): each call
+//     still returns only once its own jobs are committed.
 //   - Unique keys are enforced by a partial unique index over jobs whose state
 //     is one of their unique states, with ON CONFLICT DO NOTHING, never by
-//     read-then-write.
-//   - Wake-ups: the enqueue statement itself calls pg_notify for each queue
-//     that received queued jobs, so the notification is sent only if the
-//     transaction commits; a dedicated listener connection, re-established
-//     after a drop, fans them out to QueueWatch channels.
+//     read-then-write; duplicates inside one batch resolve to the first.
+//   - Wake-ups: LISTEN/NOTIFY on a channel per schema. An enqueue in a
+//     caller's transaction calls pg_notify inside it (delivered only on
+//     commit). Other enqueues wake this process's watchers directly and send
+//     the NOTIFY right after their commit, coalesced, from a transaction of
+//     its own: a notifying transaction holds a database-wide lock through its
+//     commit's WAL flush, which would serialize concurrent enqueues. A
+//     dedicated listener connection, re-established after a drop, fans the
+//     notifications out to QueueWatch channels; workers still poll.
+//   - Table growth: JobPrune deletes finished jobs in batches (LIMIT, SKIP
+//     LOCKED) through a partial index on the final states; the claim, rescue
+//     and promote indexes cover only the states they read, so finished rows
+//     cost them nothing.
 //   - Transactional enqueue: JobEnqueueTx accepts a pgx.Tx or a *sql.Tx
 //     opened through github.com/jackc/pgx/v5/stdlib; JobCompleteTx completes
 //     a job inside the caller's transaction.
