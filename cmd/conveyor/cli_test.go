@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"conveyor/backend/sqlite"
 	"conveyor/server"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -269,12 +272,13 @@ func TestServerCommand(t *testing.T) {
 	}()
 	apiRe := regexp.MustCompile(`API\s+(http://127\.0\.0\.1:\d+)/api/v1`)
 	var base string
-	require.Eventually(t, func() bool {
+	ok := assert.Eventually(t, func() bool {
 		if m := apiRe.FindStringSubmatch(out.String()); m != nil {
 			base = m[1]
 		}
 		return base != ""
-	}, 30*time.Second, 10*time.Millisecond, "stderr: %s", errb.String())
+	}, 30*time.Second, 10*time.Millisecond)
+	require.True(t, ok, "stderr: %s\nstdout: %s", errb.String(), out.String())
 	require.Contains(t, out.String(), "Bearer $CONVEYOR_TOKEN")
 
 	h, err := newHTTPOps(base, "sekret")
@@ -297,4 +301,52 @@ func TestServerCommand(t *testing.T) {
 		t.Fatal("server did not stop")
 	}
 	require.Contains(t, errb.String(), "stopped")
+}
+
+// TestWorkerCommand runs `conveyor worker --demo --health-addr` in-process:
+// it works jobs enqueued by another process and serves health and metrics.
+func TestWorkerCommand(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	id := strings.TrimSpace(cli(t, "enqueue", "demo.echo", "--args", `{"w":1}`, "--queue", "work", "--backend", db).ok(t))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"worker", "--demo", "--queues", "work=3", "--health-addr", "127.0.0.1:0", "--backend", db}, out, errb)
+	}()
+	var health string
+	addrRe := regexp.MustCompile(`health endpoints up" addr=(127\.0\.0\.1:\d+)`)
+	ok := assert.Eventually(t, func() bool {
+		if m := addrRe.FindStringSubmatch(errb.String()); m != nil {
+			health = m[1]
+		}
+		return health != ""
+	}, 30*time.Second, 10*time.Millisecond)
+	require.True(t, ok, "stderr: %s\nstdout: %s", errb.String(), out.String())
+
+	require.Eventually(t, func() bool {
+		var j server.JobView
+		require.NoError(t, json.Unmarshal([]byte(cli(t, "job", "status", id, "--json", "--backend", db).ok(t)), &j))
+		return j.State == conveyor.StateCompleted
+	}, 30*time.Second, 20*time.Millisecond)
+
+	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"sqlite"`, "/metrics": "conveyor_worker_slots"} {
+		res, err := http.Get("http://" + health + path)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, 200, res.StatusCode, path)
+		require.Contains(t, string(body), want, path)
+	}
+	require.Contains(t, out.String(), "queues work=3")
+
+	cancel()
+	select {
+	case code := <-done:
+		require.Zero(t, code, "stderr: %s", errb.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker did not stop")
+	}
 }
