@@ -176,6 +176,9 @@ func (e *EnqueueRequest) toClient() (conveyor.EnqueueRequest, error) {
 		Tags:         e.Tags,
 	}
 	if e.RunAt != nil {
+		if err := checkTimeRange("run_at", *e.RunAt); err != nil {
+			return conveyor.EnqueueRequest{}, err
+		}
 		opts.RunAt = *e.RunAt
 	}
 	var err error
@@ -201,6 +204,21 @@ func (e *EnqueueRequest) toClient() (conveyor.EnqueueRequest, error) {
 func isNull(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw)
 	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+}
+
+// Times the API accepts. Backends store Unix nanoseconds (int64), which
+// cover 1677 to 2262; a time outside would wrap around silently (a run_at in
+// 2999 could come back in the past and run at once), so it is refused here.
+var (
+	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func checkTimeRange(field string, t time.Time) error {
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return errorf(http.StatusBadRequest, CodeInvalidJob, "field %q: %s is out of range (1970 to 2199)", field, t.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // maxDuration bounds durations given in seconds so the conversion to

@@ -128,6 +128,9 @@ func queryTime(q url.Values, name string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, errorf(http.StatusBadRequest, CodeBadRequest, "query parameter %s: want an RFC 3339 time like 2026-01-02T15:04:05Z, got %q", name, v)
 	}
+	if err := checkTimeRange(name, t); err != nil {
+		return time.Time{}, errorf(http.StatusBadRequest, CodeBadRequest, "query parameter %s: %s is out of range (1970 to 2199)", name, v)
+	}
 	return t, nil
 }
 

@@ -148,6 +148,8 @@ func TestEnqueueBadInput(t *testing.T) {
 		{"negative delay", `{"kind":"demo.echo","delay":-5}`, 400, server.CodeInvalidJob, []string{"delay"}},
 		{"delay and run_at", `{"kind":"demo.echo","delay":5,"run_at":"2030-01-01T00:00:00Z"}`, 400, server.CodeInvalidJob, []string{"not both"}},
 		{"bad run_at", `{"kind":"demo.echo","run_at":"tomorrow"}`, 400, server.CodeInvalidJSON, nil},
+		{"run_at beyond what backends store", `{"kind":"demo.echo","run_at":"2999-01-01T00:00:00Z"}`, 400, server.CodeInvalidJob, []string{"run_at", "out of range"}},
+		{"run_at before 1970", `{"kind":"demo.echo","run_at":"1900-01-01T00:00:00Z"}`, 400, server.CodeInvalidJob, []string{"run_at"}},
 		{"negative max_attempts", `{"kind":"demo.echo","max_attempts":-1}`, 400, server.CodeInvalidJob, []string{"max_attempts"}},
 		{"bad unique state", `{"kind":"demo.echo","unique_key":"k","unique_states":["done"]}`, 400, server.CodeInvalidJob, []string{"done"}},
 		{"unknown kind", `{"kind":"email.send"}`, 422, server.CodeUnknownKind, []string{`"email.send"`}},
@@ -224,6 +226,7 @@ func TestListJobs(t *testing.T) {
 	requireErr(t, b.do("GET", "/api/v1/jobs?limit=1001", nil), 400, server.CodeBadRequest, "limit")
 	requireErr(t, b.do("GET", "/api/v1/jobs?sate=queued", nil), 400, server.CodeBadRequest, `"sate"`)
 	requireErr(t, b.do("GET", "/api/v1/jobs?enqueued_after=yesterday", nil), 400, server.CodeBadRequest, "enqueued_after")
+	requireErr(t, b.do("GET", "/api/v1/jobs?enqueued_before=2999-01-01T00:00:00Z", nil), 400, server.CodeBadRequest, "out of range")
 }
 
 func TestGetJob(t *testing.T) {
