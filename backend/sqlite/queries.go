@@ -26,6 +26,7 @@ var (
 	sqlQueueEnsure     = query("queue_ensure")
 	sqlClaim           = query("claim")
 	sqlFinishCompleted = query("finish_completed")
+	sqlFinishManyTmpl  = query("finish_completed_many")
 	sqlFinishRetry     = query("finish_retry")
 	sqlFinishFinal     = query("finish_final")
 	sqlFinishSnoozed   = query("finish_snoozed")

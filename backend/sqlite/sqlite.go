@@ -52,6 +52,9 @@ type stmts struct {
 	claim, finishCompleted, finishRetry, finishFinal, snoozed *sql.Stmt
 	leaseExtend                                               *sql.Stmt
 	readGet                                                   *sql.Stmt
+
+	manyMu sync.Mutex
+	many   map[int]*sql.Stmt // finish_completed_many.sql by padded row count
 }
 
 // New opens (creating if needed) the database at cfg.Path and, unless
@@ -159,6 +162,12 @@ func (s *stmts) close() {
 			st.Close()
 		}
 	}
+	s.manyMu.Lock()
+	defer s.manyMu.Unlock()
+	for _, st := range s.many {
+		st.Close()
+	}
+	s.many = nil
 }
 
 // ready returns the prepared statements, or ErrClosed, or an error saying

@@ -2,7 +2,8 @@
 -- statement. Claimable: queued, or scheduled/retrying and due (run_at <= now).
 -- A paused queue yields nothing. The subquery walks the partial index
 -- jobs_claim in (priority DESC, run_at, id) order, so no sort is needed.
--- Each row gets a fresh random lease token.
+-- Each row gets a fresh lease token: its rowid, a dot and 64 random bits
+-- (the rowid lets finish_completed_many.sql find the row without the id index).
 -- Inputs: ?1 queue, ?2 now (unix ns), ?3 limit, ?4 owner, ?5 lease expiry (unix ns).
 -- Outputs: per claimed job, in no particular order: id, kind, args, priority,
 -- attempt, max_attempts, timeout, run_at, unique_key, unique_states, tags,
@@ -15,7 +16,7 @@ SET state = 'running',
     attempt = attempt + 1,
     started_at = ?2,
     lease_owner = ?4,
-    lease_token = lower(hex(randomblob(16))),
+    lease_token = rowid || '.' || lower(hex(randomblob(8))),
     lease_expires_at = ?5,
     cancel_requested = 0
 WHERE rowid IN (

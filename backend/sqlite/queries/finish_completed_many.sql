@@ -1,0 +1,18 @@
+-- Outcome completed for many jobs in one statement, each fenced like
+-- finish_completed.sql (state running, same id and lease token). The claim
+-- put the job's rowid in front of its lease token, so each row is found by
+-- rowid without a lookup in the id index. The caller expands the ROWS
+-- marker below into a VALUES list of n rows (?, ?, ?, ?) and pads it with
+-- NULL rows, which match nothing; one prepared statement serves each padded
+-- size. Parameters are anonymous on purpose: sqlite3_bind_parameter_name,
+-- which the driver calls for every parameter, walks the list of numbered
+-- ones, so numbering them made binding quadratic (30 µs a job at 1024 rows).
+-- Inputs, in order: now (unix ns); per row: rowid, id, lease token, result
+-- (JSON or NULL). Outputs: rows affected (fewer than the real rows = a lease
+-- lost).
+UPDATE jobs
+SET state = 'completed', result = o.column4, finished_at = ?,
+    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0
+FROM (VALUES /*ROWS*/) AS o
+WHERE jobs.rowid = o.column1 AND jobs.id = o.column2 AND jobs.lease_token = o.column3
+  AND jobs.state = 'running'
