@@ -15,10 +15,11 @@ import (
 	natsio "github.com/nats-io/nats.go"
 )
 
-// Claim tuning. A message whose record is missing or not queued is either
-// stale (its job moved on) or early (the record write that follows it has
-// not landed yet). It is retried after staleDelay and dropped after
-// staleDeliveries deliveries (about 2 s).
+// Claim tuning. A message whose record is not claimable is dropped at once
+// when the record's ready generation shows it is stale; when the record is
+// missing or has a lower generation, the message may be early (the record
+// write published after it has not landed yet), so it is retried after
+// staleDelay and dropped after staleDeliveries deliveries (about 2 s).
 const (
 	staleDelay      = 20 * time.Millisecond
 	staleDeliveries = 100
@@ -29,6 +30,7 @@ type readyMsg struct {
 	msg   *natsio.Msg
 	runAt int64
 	id    string
+	gen   int64
 }
 
 // JobClaim takes up to Limit jobs of a queue. NATS has no priorities, so
@@ -76,18 +78,7 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		for len(res.Jobs) < p.Limit {
 			need := p.Limit - len(res.Jobs)
 			window := need
-			msgs, err := b.fetch(ctx, name, window, wait)
-			for try := 0; errors.Is(err, errBusy) && try < busyRetries; try++ {
-				select {
-				case <-time.After(busyPause):
-				case <-ctx.Done():
-					return res, ctx.Err()
-				}
-				msgs, err = b.fetch(ctx, name, window, wait)
-			}
-			if errors.Is(err, errBusy) {
-				err = nil
-			}
+			msgs, err := b.fetchRetry(ctx, name, window, wait)
 			if err != nil {
 				return res, err
 			}
@@ -95,10 +86,29 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 				break
 			}
 			wait = 0
+			// A short fetch may have raced messages the server had not
+			// counted yet: top the window up until a fetch comes back
+			// empty, so the ordering below sees all of them.
+			drained := false
+			for len(msgs) < window {
+				more, err := b.fetchRetry(ctx, name, window-len(msgs), 0)
+				if err != nil {
+					b.handBack(ctx, msgs)
+					return res, err
+				}
+				if len(more) == 0 {
+					drained = true
+					break
+				}
+				msgs = append(msgs, more...)
+			}
 			got, err := b.claimFrom(ctx, msgs, need, p)
 			res.Jobs = append(res.Jobs, got...)
 			if err != nil {
 				return res, err
+			}
+			if drained {
+				break
 			}
 		}
 		if len(res.Jobs) >= p.Limit {
@@ -114,7 +124,7 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 // expires waits up to fetchWait for the first message and then returns at
 // once with whatever is available (a plain no_wait pull would answer "no
 // messages", and a plain expiring pull would wait for the whole batch).
-const fetchWait = 20 * time.Millisecond
+const fetchWait = 100 * time.Millisecond
 
 // errBusy reports a pull refused because other pulls were waiting.
 var errBusy = errors.New("pull requests pending")
@@ -124,6 +134,23 @@ const (
 	busyRetries = 10
 	busyPause   = 5 * time.Millisecond
 )
+
+// fetchRetry is fetch, retried a few times while other pulls are pending.
+func (b *Backend) fetchRetry(ctx context.Context, consumer string, n int, wait time.Duration) ([]readyMsg, error) {
+	msgs, err := b.fetch(ctx, consumer, n, wait)
+	for try := 0; errors.Is(err, errBusy) && try < busyRetries; try++ {
+		select {
+		case <-time.After(busyPause):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		msgs, err = b.fetch(ctx, consumer, n, wait)
+	}
+	if errors.Is(err, errBusy) {
+		return nil, nil
+	}
+	return msgs, err
+}
 
 // fetch takes up to n ready messages of a consumer. It speaks the pull
 // protocol directly because the client library has no way to send no_wait
@@ -169,12 +196,12 @@ func (b *Backend) fetch(ctx context.Context, consumer string, n int, wait time.D
 			if m.Reply == "" {
 				return out, b.wrap("fetch", fmt.Errorf("unexpected reply: %s", m.Data))
 			}
-			ms, id, ok := parseReadyPayload(m.Data)
+			ms, id, gen, ok := parseReadyPayload(m.Data)
 			if !ok {
 				_ = m.Ack() // not ours: drop
 				continue
 			}
-			out = append(out, readyMsg{msg: m, runAt: ms, id: id})
+			out = append(out, readyMsg{msg: m, runAt: ms, id: id, gen: gen})
 		case <-timeout.C:
 			return out, nil
 		case <-ctx.Done():
@@ -226,6 +253,10 @@ func (b *Backend) claimFrom(ctx context.Context, msgs []readyMsg, need int, p *b
 			switch {
 			case s.done && s.err == nil:
 				out = append(out, s.job)
+				_ = used[i].msg.Ack()
+			case s.done && s.old != nil && s.oldGen >= used[i].gen:
+				// Stale: the record reached (or passed) the transition
+				// this message announced, and is not claimable.
 				_ = used[i].msg.Ack()
 			case s.done:
 				dropOrRetry(used[i].msg)

@@ -150,7 +150,7 @@ func newJob(in *backend.JobInsert, now time.Time) *backend.Job {
 // when queued, its scheduled-index key otherwise.
 func (b *Backend) indexWrite(j *backend.Job) write {
 	if j.State == backend.StateQueued {
-		return write{subject: b.names.readySubject(j.Queue, j.Priority), data: readyPayload(j.RunAt, j.ID), expect: expectNone}
+		return write{subject: b.names.readySubject(j.Queue, j.Priority), data: readyPayload(j.RunAt, j.ID, 1), expect: expectNone}
 	}
 	return write{subject: kvSubject(b.names.schedBucket(), schedKey(j.RunAt, j.ID)), expect: expectNone}
 }
@@ -165,7 +165,11 @@ func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.Enq
 	ws := make([]write, 2*n)
 	for i, j := range jobs {
 		ws[i] = b.indexWrite(j)
-		data, err := json.Marshal(j)
+		sj := storedJob{Job: *j}
+		if j.State == backend.StateQueued {
+			sj.Gen = 1 // its first transition to queued
+		}
+		data, err := json.Marshal(sj)
 		if err != nil {
 			return nil, fmt.Errorf("nats: encode job %s: %w", j.ID, err)
 		}

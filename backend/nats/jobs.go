@@ -46,11 +46,11 @@ func (b *Backend) scan(ctx context.Context, kv jetstream.KeyValue, fn func(key s
 // counts, purge and prune, never by enqueue, claim or finish.
 func (b *Backend) scanJobs(ctx context.Context, fn func(rev uint64, j *backend.Job) error) error {
 	return b.scan(ctx, b.jobs, func(key string, rev uint64, v []byte) error {
-		j := new(backend.Job)
-		if err := json.Unmarshal(v, j); err != nil {
+		var sj storedJob
+		if err := json.Unmarshal(v, &sj); err != nil {
 			return fmt.Errorf("nats: decode job %s: %w", key, err)
 		}
-		return fn(rev, j)
+		return fn(rev, &sj.Job)
 	})
 }
 

@@ -109,16 +109,18 @@ func recordNSPattern(ns string) string {
 }
 
 // readyPayload is the body of a ready message: run_at in Unix milliseconds
-// and the job ID, enough to order a fetched window without reading records.
-func readyPayload(runAt time.Time, id string) []byte {
-	return []byte(strconv.FormatInt(runAt.UnixMilli(), 10) + " " + id)
+// (to order a fetch without reading records), the job ID, and the ready
+// generation of the record it was published for (see storedJob.Gen).
+func readyPayload(runAt time.Time, id string, gen int64) []byte {
+	return []byte(strconv.FormatInt(runAt.UnixMilli(), 10) + " " + id + " " + strconv.FormatInt(gen, 10))
 }
 
-func parseReadyPayload(b []byte) (ms int64, id string, ok bool) {
-	a, id, ok := strings.Cut(string(b), " ")
-	if !ok {
-		return 0, "", false
+func parseReadyPayload(b []byte) (ms int64, id string, gen int64, ok bool) {
+	f := strings.Fields(string(b))
+	if len(f) != 3 {
+		return 0, "", 0, false
 	}
-	ms, err := strconv.ParseInt(a, 10, 64)
-	return ms, id, err == nil
+	ms, err1 := strconv.ParseInt(f[0], 10, 64)
+	gen, err2 := strconv.ParseInt(f[2], 10, 64)
+	return ms, f[1], gen, err1 == nil && err2 == nil
 }

@@ -68,10 +68,11 @@ func TestNames(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, at.UnixMilli(), ms)
 	require.Equal(t, "abc-1", id)
-	ms, id, ok = parseReadyPayload(readyPayload(at, "abc-2"))
+	ms, id, gen, ok := parseReadyPayload(readyPayload(at, "abc-2", 7))
 	require.True(t, ok)
 	require.Equal(t, at.UnixMilli(), ms)
 	require.Equal(t, "abc-2", id)
+	require.Equal(t, int64(7), gen)
 	require.Equal(t, "p5", ptok(5))
 	require.Equal(t, "n3", ptok(-3))
 	n := newNames("P")
@@ -86,4 +87,27 @@ func TestClosed(t *testing.T) {
 	require.ErrorIs(t, err, backend.ErrClosed)
 	_, err = h.b.JobClaim(h.ctx, &backend.JobClaimParams{Queue: "q", Limit: 1})
 	require.ErrorIs(t, err, backend.ErrClosed)
+}
+
+// A cancelled job's ready message is dropped by the first claim that sees
+// it (its record's ready generation shows it is stale), not retried.
+func TestStaleMessageDropped(t *testing.T) {
+	h := setup(t)
+	q := "stale-drop"
+	in := newInsert(q)
+	in.RunAt = h.now
+	h.enqueue(h.now, in)
+	_, err := h.b.JobCancel(h.ctx, &backend.JobCancelParams{ID: in.ID, Now: h.now})
+	require.NoError(t, err)
+	require.Empty(t, h.claim(h.b, q, 10, h.now))
+	require.Eventually(t, func() bool {
+		si, err := h.b.ready.Info(h.ctx)
+		return err == nil && si.State.Msgs == 0
+	}, 10*time.Second, 10*time.Millisecond, "stale ready message acknowledged (removed from the work queue)")
+	// A retried job gets a new message and is claimable again.
+	_, err = h.b.JobRetry(h.ctx, &backend.JobRetryParams{ID: in.ID, Now: h.now})
+	require.NoError(t, err)
+	got := h.claim(h.b, q, 10, h.now)
+	require.Len(t, got, 1)
+	require.Equal(t, in.ID, got[0].ID)
 }

@@ -114,9 +114,20 @@ func firstErr(rs []writeResult) error {
 // readParallelism bounds concurrent KV reads of one call.
 const readParallelism = 256
 
+// storedJob is a job record as stored: the port's Job plus the ready
+// generation, which counts the record's transitions to queued. Each ready
+// message carries the generation it was published for, so a claim can tell
+// a stale message (record generation >= message's, record not queued) from
+// an early one (record generation lower: its write is still in flight).
+type storedJob struct {
+	backend.Job
+	Gen int64 `json:"ready_gen,omitempty"`
+}
+
 // entry is one read job record.
 type entry struct {
 	job *backend.Job // nil: not found
+	gen int64
 	rev uint64
 	err error
 }
@@ -150,16 +161,17 @@ func (b *Backend) getJob(ctx context.Context, id string) entry {
 	if err != nil {
 		return entry{err: b.wrap("get job "+id, err)}
 	}
-	j := new(backend.Job)
-	if err := json.Unmarshal(e.Value(), j); err != nil {
+	var sj storedJob
+	if err := json.Unmarshal(e.Value(), &sj); err != nil {
 		return entry{err: fmt.Errorf("nats: decode job %s: %w", id, err)}
 	}
-	return entry{job: j, rev: e.Revision()}
+	return entry{job: &sj.Job, gen: sj.Gen, rev: e.Revision()}
 }
 
 // cached is a record this process wrote last, kept while the job runs here.
 type cached struct {
 	job *backend.Job
+	gen int64
 	rev uint64
 }
 
@@ -171,11 +183,13 @@ type step struct {
 	apply func(j *backend.Job) error
 
 	// Results.
-	old  *backend.Job // record before the change (nil: not found)
-	job  *backend.Job // record after the change
-	rev  uint64       // revision after the change
-	err  error        // errSkip, errMissing, or what apply returned
-	done bool
+	old    *backend.Job // record before the change (nil: not found)
+	oldGen int64        // its ready generation
+	job    *backend.Job // record after the change
+	gen    int64        // its ready generation
+	rev    uint64       // revision after the change
+	err    error        // errSkip, errMissing, or what apply returned
+	done   bool
 	// fromCache: old came from the lease cache, which may be stale, so a
 	// refusal by apply is confirmed against the store before it counts.
 	fromCache bool
@@ -209,7 +223,7 @@ func (b *Backend) transition(ctx context.Context, steps []*step) error {
 			if round == 0 {
 				if c, ok := b.leases.Load(s.id); ok {
 					cc := c.(*cached)
-					s.old, s.rev, s.fromCache = cc.job, cc.rev, true
+					s.old, s.oldGen, s.rev, s.fromCache = cc.job, cc.gen, cc.rev, true
 					continue
 				}
 			}
@@ -224,7 +238,7 @@ func (b *Backend) transition(ctx context.Context, steps []*step) error {
 				if e.err != nil {
 					return e.err
 				}
-				toRead[i].old, toRead[i].rev = e.job, e.rev
+				toRead[i].old, toRead[i].oldGen, toRead[i].rev = e.job, e.gen, e.rev
 			}
 		}
 		// Apply.
@@ -244,7 +258,10 @@ func (b *Backend) transition(ctx context.Context, steps []*step) error {
 				s.err, s.done = err, true
 				continue
 			}
-			s.job = j
+			s.job, s.gen = j, s.oldGen
+			if j.State == backend.StateQueued && s.old.State != backend.StateQueued {
+				s.gen++
+			}
 			act = append(act, s)
 		}
 		if len(act) == 0 {
@@ -259,7 +276,7 @@ func (b *Backend) transition(ctx context.Context, steps []*step) error {
 		ws := make([]write, len(pre), len(pre)+len(act))
 		copy(ws, pre)
 		for _, s := range act {
-			data, err := json.Marshal(s.job)
+			data, err := json.Marshal(storedJob{Job: *s.job, Gen: s.gen})
 			if err != nil {
 				return fmt.Errorf("nats: encode job %s: %w", s.id, err)
 			}
@@ -302,7 +319,7 @@ func (b *Backend) preWrites(act []*step) []write {
 		switch n.State {
 		case backend.StateQueued:
 			if o.State != backend.StateQueued {
-				ws = append(ws, write{subject: b.names.readySubject(n.Queue, n.Priority), data: readyPayload(n.RunAt, n.ID), expect: expectNone})
+				ws = append(ws, write{subject: b.names.readySubject(n.Queue, n.Priority), data: readyPayload(n.RunAt, n.ID, s.gen), expect: expectNone})
 			}
 		case backend.StateScheduled, backend.StateRetrying:
 			if o.State != n.State || !o.RunAt.Equal(n.RunAt) {
@@ -326,7 +343,7 @@ func (b *Backend) afterWrites(ctx context.Context, ok []*step) {
 	for _, s := range ok {
 		n, o := s.job, s.old
 		if n.State == backend.StateRunning {
-			b.leases.Store(s.id, &cached{job: n, rev: s.rev})
+			b.leases.Store(s.id, &cached{job: n, gen: s.gen, rev: s.rev})
 		} else {
 			b.leases.Delete(s.id)
 		}
