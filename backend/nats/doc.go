@@ -16,7 +16,7 @@
 // on message acknowledgements (a late ack can land, nats-server #4786).
 //
 // Ready jobs: the work-queue stream <P>_ready carries one small message per
-// job that became queued ("<run_at ms> <id>"), on subject
+// job that became queued ("<run_at ms> <id> <generation>"), on subject
 // <P>.ready.<queue hash>.<priority>, with one durable pull consumer per
 // (queue, priority). A claim reads the queue's record (<P>_queues: paused
 // flag, priorities in use) and pulls from the highest priority first: NATS
@@ -27,8 +27,12 @@
 // therefore exact across priorities and within one claim's fetch; beyond
 // that a priority level is served in the order its jobs became ready (which
 // differs from run_at order only for jobs enqueued with a run_at in the
-// past). A message whose record is missing or not queued is stale (or
-// early: see below); it is retried over about 2 s and dropped.
+// past). Each record counts its transitions to queued (its ready
+// generation, stored beside the job) and each ready message carries the
+// generation it announces: a message whose record is not claimable and has
+// reached that generation is stale and dropped at once; one whose record is
+// missing or behind is early (see below) and retried over about 2 s before
+// it is dropped.
 //
 // Scheduled and retrying jobs have no ready message: the KV bucket
 // <P>_sched holds one key per waiting job, "<run_at ms>.<id>", so JobPromote
@@ -88,7 +92,10 @@
 //
 // The backend works with NATS 2.9 and later: it uses no per-message TTLs,
 // delayed messages, multi-filter consumers or batch gets. Claims pull with
-// a hand-made request (no_wait plus a short expiry) because servers >= 2.10
-// count new and returned messages asynchronously. The client reconnects
+// a hand-made request: on servers >= 2.10, which count new and returned
+// messages asynchronously, no_wait plus a 100 ms expiry (the pull returns as
+// soon as any message is there, so only an empty priority level costs the
+// wait); on 2.9 a plain no_wait pull. Unused messages are handed back with
+// a nak sent as a request, so the next pull sees them. The client reconnects
 // forever after a server restart (MaxReconnects(-1)).
 package nats
