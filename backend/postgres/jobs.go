@@ -57,6 +57,9 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 	if len(p.Jobs) == 0 {
 		return &backend.JobEnqueueResult{}, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // store nothing for a caller that already gave up
+	}
 	res, err := b.combiner.enqueue(ctx, p)
 	if err != nil {
 		return nil, err
