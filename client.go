@@ -22,6 +22,12 @@ const (
 	DefaultMaxArgsBytes = 1 << 20
 )
 
+// The range of run_at a job may have.
+var (
+	minRunAt = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxRunAt = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // ErrInvalidJob is wrapped by every error about a job a caller tried to
 // enqueue (bad kind, bad queue, args too large or not JSON, bad options).
 var ErrInvalidJob = errors.New("invalid job")
@@ -257,6 +263,11 @@ func (c *Client) buildInsert(r EnqueueRequest, now time.Time) (*backend.JobInser
 		ins.RunAt = now.Add(o.Delay)
 	case !o.RunAt.IsZero():
 		ins.RunAt = o.RunAt
+	}
+	// Backends store times as 64-bit nanoseconds (or microseconds); a time
+	// outside this range would wrap around and run at once.
+	if ins.RunAt.Before(minRunAt) || !ins.RunAt.Before(maxRunAt) {
+		return nil, fmt.Errorf("%w: run_at %s is outside %d-%d", ErrInvalidJob, ins.RunAt.Format(time.RFC3339), minRunAt.Year(), maxRunAt.Year())
 	}
 	for _, s := range o.UniqueStates {
 		if !s.Valid() {
