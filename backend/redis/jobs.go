@@ -722,7 +722,10 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 			}
 			j, err := decodeJob(r.id, r.queue, f)
 			if err != nil {
-				return nil, fmt.Errorf("list jobs: %w", err)
+				// One unreadable record (written by hand, or by an older
+				// layout) must not make every listing fail; JobGet still
+				// reports it.
+				continue
 			}
 			if !matches(j, p) {
 				continue
