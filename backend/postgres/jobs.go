@@ -261,11 +261,32 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	if p.Limit <= 0 {
 		return &backend.JobClaimResult{}, nil
 	}
-	var jobs []*backend.Job
-	err := b.retryUnique(ctx, func() (err error) {
-		jobs, err = collectJobs(b.pool.Query(ctx, b.q.claim, p.Queue, p.Limit, p.Owner, p.Now, p.Now.Add(p.LeaseDuration)))
-		return err
-	})
+	claim := func(limit int) (jobs []*backend.Job, err error) {
+		err = b.retryUnique(ctx, func() (err error) {
+			jobs, err = collectJobs(b.pool.Query(ctx, b.q.claim, p.Queue, limit, p.Owner, p.Now, p.Now.Add(p.LeaseDuration)))
+			return err
+		})
+		return jobs, err
+	}
+	jobs, err := claim(p.Limit)
+	if isUniqueViolation(err) && p.Limit > 1 {
+		// Two jobs of this batch would both start holding one unique key
+		// (unique states that include running but not their current state).
+		// One at a time, the first takes the key and the release lets the
+		// next go through without it.
+		jobs, err = nil, nil
+		for len(jobs) < p.Limit {
+			one, cerr := claim(1)
+			if cerr != nil || len(one) == 0 {
+				err = cerr
+				break
+			}
+			jobs = append(jobs, one...)
+		}
+		if err != nil && len(jobs) > 0 {
+			err = nil // hand out what was claimed; the rest waits for the next claim
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim from %q: %w", p.Queue, err)
 	}

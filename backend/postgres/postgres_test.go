@@ -645,3 +645,23 @@ func TestParsePayload(t *testing.T) {
 		require.Equal(t, tc.origin, o, tc.in)
 	}
 }
+
+// Two queued jobs share a key held only while running: claiming both in one
+// batch must not fail the claim forever. The first takes the key; the other
+// runs without it.
+func TestClaimTwoJobsIntoOneUniqueKey(t *testing.T) {
+	t.Parallel()
+	x := setup(t)
+	a, b := insert(t, x.now), insert(t, x.now)
+	for _, in := range []*backend.JobInsert{a, b} {
+		in.UniqueKey, in.UniqueStates = "k", []backend.JobState{backend.StateRunning}
+	}
+	res := x.enqueue(t, a, b)
+	require.False(t, res.Jobs[0].Duplicate)
+	require.False(t, res.Jobs[1].Duplicate, "neither holds the key while queued")
+	jobs := x.claim(t, 10)
+	require.Len(t, jobs, 2)
+	c := insert(t, x.now)
+	c.UniqueKey = "k"
+	require.True(t, x.enqueue(t, c).Jobs[0].Duplicate, "one running job holds the key")
+}
