@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -16,6 +17,11 @@ import (
 )
 
 func init() {
+	// go-redis writes pool and dial errors to stderr through the standard
+	// log package; those errors also reach callers as returned errors, so
+	// its own lines only break the CLI's one-line error. Route them to slog
+	// at debug level instead.
+	goredis.SetLogger(slogPrintf{})
 	backend.Register(func(ctx context.Context, rawURL string) (backend.Backend, error) {
 		return Open(ctx, rawURL)
 	}, "redis", "rediss")
@@ -416,4 +422,12 @@ func (b *Backend) lookupQueue(ctx context.Context, id string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("job %s: %w", id, backend.ErrNotFound)
+}
+
+// slogPrintf adapts go-redis's internal logger interface to slog.
+type slogPrintf struct{}
+
+// Printf logs one go-redis message at debug level.
+func (slogPrintf) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
 }
