@@ -120,3 +120,31 @@ func ids(jobs []*backend.Job) []string {
 	}
 	return out
 }
+
+// The claim returns the rarely set columns packed in one (see claim.sql):
+// they come back exactly as JobGet reads them, multi-byte text included.
+func TestClaimPackedColumns(t *testing.T) {
+	t.Parallel()
+	b, _ := newBackend(t)
+	plain, rich := insert("packed"), insert("packed")
+	rich.UniqueKey = "ключ;1,2"
+	rich.Tags = []string{"é", "a,b;c"}
+	rich.Meta = json.RawMessage(`{"who":"Zoë","n":[1,2]}`)
+	rich.Priority = 5
+	enqueue(t, b, plain, rich)
+	res, err := b.JobClaim(t.Context(), &backend.JobClaimParams{
+		Queue: "packed", Limit: 2, Owner: "w1", LeaseDuration: time.Minute, Now: base,
+	})
+	require.NoError(t, err)
+	require.Len(t, res.Jobs, 2)
+	for _, j := range res.Jobs {
+		got, err := b.JobGet(t.Context(), &backend.JobGetParams{ID: j.ID})
+		require.NoError(t, err)
+		require.Equal(t, got, j)
+	}
+	require.Equal(t, rich.ID, res.Jobs[0].ID)
+	require.Equal(t, "ключ;1,2", res.Jobs[0].UniqueKey)
+	require.Equal(t, []string{"é", "a,b;c"}, res.Jobs[0].Tags)
+	require.JSONEq(t, `{"who":"Zoë","n":[1,2]}`, string(res.Jobs[0].Meta))
+	require.Empty(t, res.Jobs[1].Tags)
+}

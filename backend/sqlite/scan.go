@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"conveyor/backend"
@@ -108,33 +110,77 @@ func scanJob(s scanner) (*backend.Job, error) {
 }
 
 // scanClaimed reads one row of claim.sql's RETURNING list and completes the
-// job with the values the claim set (see claim.sql).
+// job with the values the claim set (see claim.sql). Integers are scanned
+// into int64: database/sql converts an int64 to an int by formatting and
+// parsing it.
 func scanClaimed(s scanner, p *backend.JobClaimParams) (*backend.Job, error) {
 	var (
-		j                                    = backend.Job{Queue: p.Queue, State: backend.StateRunning, LeaseOwner: p.Owner}
-		timeout, runAt, enqueuedAt           int64
-		args, uniqueStates, tags, meta, errs []byte
-		progress                             []byte
-		uniqueKey                            sql.NullString
+		j                                                   = backend.Job{Queue: p.Queue, State: backend.StateRunning, LeaseOwner: p.Owner}
+		priority, attempt, maxAttempts                      int64
+		timeout, runAt, enqueuedAt                          int64
+		args                                                []byte
+		extra                                               sql.NullString
+		uniqueKey, uniqueStates, tags, meta, errs, progress string
 	)
-	err := s.Scan(&j.ID, &j.Kind, &args, &j.Priority, &j.Attempt, &j.MaxAttempts, &timeout, &runAt,
-		&uniqueKey, &uniqueStates, &tags, &meta, &errs, &progress, &enqueuedAt, &j.LeaseToken)
+	err := s.Scan(&j.ID, &j.Kind, &args, &priority, &attempt, &maxAttempts, &timeout, &runAt,
+		&enqueuedAt, &j.LeaseToken, &extra)
 	if err != nil {
 		return nil, err
 	}
+	if extra.Valid {
+		var parts [6]string
+		if err := unpackExtra(extra.String, parts[:]); err != nil {
+			return nil, fmt.Errorf("job %s: %w", j.ID, err)
+		}
+		uniqueKey, uniqueStates, tags, meta, errs, progress = parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]
+	}
+	j.Priority = int(priority)
+	j.Attempt = int(attempt)
+	j.MaxAttempts = int(maxAttempts)
 	j.Timeout = time.Duration(timeout)
 	j.RunAt = fromNS(runAt)
 	j.EnqueuedAt = fromNS(enqueuedAt)
 	j.StartedAt = fromNS(ns(p.Now))
 	j.LeaseExpiresAt = fromNS(ns(p.Now.Add(p.LeaseDuration)))
-	j.UniqueKey = uniqueKey.String
+	j.UniqueKey = uniqueKey
 	j.Args = rawJSON(args)
-	j.Meta = rawJSON(meta)
-	j.Progress = rawJSON(progress)
-	if err := decodeLists(&j, uniqueStates, tags, errs); err != nil {
+	j.Meta = rawJSON([]byte(meta))
+	j.Progress = rawJSON([]byte(progress))
+	if err := decodeLists(&j, []byte(uniqueStates), []byte(tags), []byte(errs)); err != nil {
 		return nil, err
 	}
 	return &j, nil
+}
+
+// unpackExtra splits claim.sql's extra column, "L1,…,Ln;" followed by n
+// values of those byte lengths, into parts (len(parts) = n).
+func unpackExtra(extra string, parts []string) error {
+	head, body, ok := strings.Cut(extra, ";")
+	if !ok {
+		return fmt.Errorf("malformed packed columns %q", extra)
+	}
+	for i := range parts {
+		var l string
+		if i < len(parts)-1 {
+			if l, head, ok = strings.Cut(head, ","); !ok {
+				return fmt.Errorf("malformed packed columns %q", extra)
+			}
+		} else {
+			l = head
+		}
+		if l == "" {
+			continue
+		}
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 || n > len(body) {
+			return fmt.Errorf("malformed packed columns %q", extra)
+		}
+		parts[i], body = body[:n], body[n:]
+	}
+	if body != "" {
+		return fmt.Errorf("malformed packed columns %q", extra)
+	}
+	return nil
 }
 
 // decodeLists decodes the JSON array columns into j.
