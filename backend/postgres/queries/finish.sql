@@ -20,5 +20,10 @@ SET state = o.state,
     lease_expires_at = NULL
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $8::text[])
      AS o(id, token, outcome, result, err, run_at, state)
-WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
+-- No "j.state = 'running'" here although that is the fence's meaning: a job
+-- has a lease token exactly while it is running (claim sets it; finish and
+-- rescue clear it), and with a state test the planner may scan every running
+-- job through jobs_lease for every input row (O(running x batch)) instead of
+-- one primary-key lookup per input row.
+WHERE j.id = o.id AND j.lease_token = o.token
 RETURNING j.id, o.token

@@ -7,5 +7,10 @@ UPDATE {{schema}}.jobs j
 SET lease_expires_at = $4,
     progress = COALESCE(NULLIF(l.progress, '')::json, j.progress)
 FROM unnest($1::text[], $2::text[], $3::text[]) AS l(id, token, progress)
-WHERE j.id = l.id AND j.state = 'running' AND j.lease_token = l.token
+-- No "j.state = 'running'" here although that is the fence's meaning: a job
+-- has a lease token exactly while it is running (claim sets it; finish and
+-- rescue clear it), and with a state test the planner may scan every running
+-- job through jobs_lease for every input row (O(running x batch)) instead of
+-- one primary-key lookup per input row.
+WHERE j.id = l.id AND j.lease_token = l.token
 RETURNING j.id, l.token, j.cancel_requested

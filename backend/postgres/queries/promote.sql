@@ -14,7 +14,9 @@ upd AS (
   UPDATE {{schema}}.jobs j
   SET state = 'queued'
   FROM due
-  WHERE j.id = due.id AND j.state IN ('scheduled', 'retrying') AND j.run_at <= $1
+  -- No state re-test: the rows are locked and re-checked by the FOR UPDATE
+  -- above, and one here could make the planner scan all due jobs per row.
+  WHERE j.id = due.id
   RETURNING j.queue
 ),
 notified AS (

@@ -24,7 +24,9 @@ upd AS (
       lease_token = NULL,
       lease_expires_at = NULL
   FROM expired e
-  WHERE j.id = e.id AND j.state = 'running' AND j.lease_expires_at < $1
+  -- No state re-test: the rows are locked and re-checked by the FOR UPDATE
+  -- above, and one here could make the planner scan all running jobs per row.
+  WHERE j.id = e.id
   RETURNING j.id, j.kind, j.queue, j.state
 ),
 notified AS (
