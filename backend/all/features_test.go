@@ -1,0 +1,86 @@
+package all_test
+
+import (
+	"context"
+	"flag"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"conveyor/backend"
+	"conveyor/backend/backendtest"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/FEATURES.md from the backends' capabilities")
+
+const featuresPath = "../../docs/FEATURES.md"
+
+const featuresHeader = `# Backend features
+
+Generated from each backend's ` + "`Capabilities()`" + ` by ` + "`go test ./backend/all -run TestFeatureMatrix -update`" + `;
+the conformance suite skips exactly what this table says is absent.
+
+`
+
+// TestFeatureMatrix opens every backend, renders the feature matrix from
+// their capabilities and checks that docs/FEATURES.md says the same.
+func TestFeatureMatrix(t *testing.T) {
+	ctx := context.Background()
+	urls := []string{
+		"memory:",
+		"sqlite:" + filepath.Join(t.TempDir(), "features.db"),
+		// A fixed namespace of their own, reused by every run: opening
+		// migrates it, nothing else is written.
+		withParam(backendtest.PostgresURL(), "schema", "conveyor_features"),
+		withParam(backendtest.RedisURL(), "prefix", "conveyor_features"),
+		natsURL(t),
+	}
+	var caps []backend.Capabilities
+	for _, u := range urls {
+		b, err := backend.Open(ctx, u)
+		if err != nil {
+			backendtest.ServiceUnavailable(t, backend.Redact(u), err)
+		}
+		caps = append(caps, b.Capabilities())
+		require.NoError(t, b.Close())
+	}
+	want := featuresHeader + backend.FeatureMatrix(caps)
+	if *update {
+		require.NoError(t, os.WriteFile(featuresPath, []byte(want), 0o644))
+	}
+	got, err := os.ReadFile(featuresPath)
+	require.NoError(t, err)
+	require.Equal(t, want, string(got), "docs/FEATURES.md is stale: run go test ./backend/all -run TestFeatureMatrix -update")
+}
+
+// withParam adds a query parameter to a URL.
+func withParam(rawURL, name, value string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// natsURL returns CONVEYOR_TEST_NATS or starts an embedded JetStream server.
+func natsURL(t *testing.T) string {
+	if u := backendtest.NATSURL(); u != "" {
+		return u
+	}
+	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("embedded nats-server did not start")
+	}
+	t.Cleanup(s.Shutdown)
+	return s.ClientURL() + "?prefix=FEATURES" + t.Name()
+}
