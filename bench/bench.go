@@ -198,7 +198,7 @@ func (s *System) Stop(ctx context.Context) error {
 
 // Close stops the worker, purges the queue and closes the backend.
 func (s *System) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := errors.Join(s.Stop(ctx), s.Reset(ctx))
 	return errors.Join(err, s.b.Close())

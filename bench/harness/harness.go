@@ -37,6 +37,21 @@ const (
 	LatencyDuration   = 5 * time.Second
 )
 
+// cleanupTimeout bounds stopping the workers and the final Reset, which run
+// on a context of their own so that they happen even after the workload's
+// deadline: a system that hangs there yields an error, not a stuck run.
+const cleanupTimeout = 30 * time.Second
+
+// stop stops sys's workers within cleanupTimeout, even when ctx has ended.
+func stop(ctx context.Context, sys System) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := sys.Stop(sctx); err != nil {
+		return fmt.Errorf("stop workers: %w", err)
+	}
+	return nil
+}
+
 // ErrNoBatch is returned by System.EnqueueBatch when the system has no batch
 // enqueue; the batch workload then reports "n/a" and the work workload fills
 // its queue with concurrent single enqueues instead.
@@ -173,7 +188,7 @@ func Run(ctx context.Context, sys System, cfg Config) (Result, error) {
 	}
 	// Clean up even after a failure, with a context of its own: ctx may be
 	// the one that timed out.
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer rcancel()
 	if rerr := sys.Reset(rctx); rerr != nil && err == nil {
 		err = fmt.Errorf("%s: reset after %s: %w", sys.Name(), cfg.Workload, rerr)
@@ -337,8 +352,8 @@ func runWork(ctx context.Context, sys System, cfg Config) (Result, error) {
 	}
 	werr := done.Wait(ctx, int64(cfg.Jobs))
 	last := done.Last()
-	if err := sys.Stop(context.WithoutCancel(ctx)); err != nil && werr == nil {
-		werr = fmt.Errorf("stop workers: %w", err)
+	if err := stop(ctx, sys); err != nil && werr == nil {
+		werr = err
 	}
 	if werr != nil {
 		return Result{}, fmt.Errorf("drain (%d of %d completed): %w", done.Load(), cfg.Jobs, werr)
@@ -408,8 +423,8 @@ func runLatency(ctx context.Context, sys System, cfg Config) (Result, error) {
 	if werr == nil {
 		werr = started.Wait(ctx, int64(total))
 	}
-	if err := sys.Stop(context.WithoutCancel(ctx)); err != nil && werr == nil {
-		werr = fmt.Errorf("stop workers: %w", err)
+	if err := stop(ctx, sys); err != nil && werr == nil {
+		werr = err
 	}
 	if werr != nil {
 		return Result{}, fmt.Errorf("latency (%d of %d started): %w", started.Load(), total, werr)
