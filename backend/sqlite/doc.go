@@ -41,22 +41,31 @@
 // A claim is one UPDATE … WHERE rowid IN (SELECT … ORDER BY priority DESC,
 // run_at, id LIMIT ?) RETURNING … statement (SQLite ≥ 3.35; the bundled
 // SQLite is 3.53). Claims take due scheduled and retrying jobs directly, so
-// no promoter is needed. Finish and lease-extension batches run in one
-// transaction each, one prepared statement execution per job, each fenced by
-// state running and the lease token.
+// no promoter is needed. A lease token is the job's rowid, a dot and 64
+// random bits. Finish and lease-extension batches run in one transaction
+// each, every outcome fenced by state running and the lease token: the
+// batch's completions in one UPDATE OR FAIL … FROM (VALUES …) per up to 1024
+// jobs that finds rows by the rowid in their token, every other outcome (and
+// every outcome of a batch in which a completion's lease turns out lost, to
+// report exactly which) in one prepared statement execution per job.
 //
 // # Performance
 //
 // The writer is the ceiling: every claim and finish runs on one connection,
-// so throughput is one core's worth of SQLite work per job (a row rewrite
-// and two index updates to claim, a primary-key lookup, a row rewrite and two
-// index updates to finish) plus database/sql's cost per row. The schema keeps
-// that work minimal: no index on state alone, partial indexes whose
+// so throughput is one core's worth of SQLite work per job. A claim rewrites
+// the row, deletes its jobs_claim entry and adds a jobs_lease entry; a finish
+// rewrites the row, moves it from jobs_lease to jobs_finished. The schema
+// keeps that work minimal: no index on state alone, partial indexes whose
 // predicates are plain comparisons (an IN list in a partial index's WHERE
-// makes SQLite build a temporary table on every statement execution), and
-// claims that read back only the columns they did not set. Measure with
-// go test -bench . ./backend/sqlite/ (port-level batches and a 100k-job
-// worker burn-down; they report jobs/s and CPU µs per job).
+// makes SQLite build a temporary table on every statement execution). The
+// rest is the driver: every column read back costs ~0.25 CPU µs a job (so
+// the claim returns only what it did not set, the mostly-NULL columns packed
+// in one), every bound parameter a C string, and numbered parameters make
+// binding quadratic (the bulk finish uses anonymous ones). BenchmarkBareSQLite
+// measures the storage's own ceiling (a minimal integer-keyed table) beside
+// BenchmarkClaimFinish; go test -bench . ./backend/sqlite/ runs both, the
+// port-level batches and a 100k-job worker burn-down (jobs/s and CPU µs per
+// job; the CPU figure is the steadier one on a shared machine).
 //
 // # Transactional enqueue
 //
