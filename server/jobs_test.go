@@ -111,6 +111,20 @@ func TestEnqueueBatch(t *testing.T) {
 	require.Equal(t, before, countJobs(t, b))
 }
 
+// TestEnqueueDefaultArgsLimit checks the default configuration: args over
+// conveyor.DefaultMaxArgsBytes are refused with 413 although the body is
+// well under the default body limit, and args that just fit are stored.
+func TestEnqueueDefaultArgsLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	big := `{"kind":"demo.echo","args":"` + strings.Repeat("x", conveyor.DefaultMaxArgsBytes) + `"}`
+	requireErr(t, b.do("POST", "/api/v1/jobs", big), 413, server.CodeTooLarge, "args too large")
+	require.Zero(t, countJobs(t, b))
+	fits := `{"kind":"demo.echo","args":"` + strings.Repeat("x", conveyor.DefaultMaxArgsBytes-2) + `"}`
+	b.enqueue(fits)
+	require.Equal(t, 1, countJobs(t, b))
+}
+
 func countJobs(t *testing.T, b *bundle) int {
 	t.Helper()
 	res, err := b.client.List(t.Context(), &conveyor.ListParams{Limit: 1000})
