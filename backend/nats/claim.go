@@ -13,6 +13,7 @@ import (
 	"conveyor/backend"
 
 	natsio "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Claim tuning. A message whose record is not claimable is dropped at once
@@ -70,45 +71,23 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 			continue
 		}
 		name := b.names.consumerName(p.Queue, prio)
-		// The first fetch may wait briefly for a consumer that looks empty;
-		// later ones do not, and the priority counts as drained once a
-		// fetch returns nothing (a short fetch alone does not prove it: the
-		// server may still be counting messages just published).
-		wait := b.fetchWait
+		subj := b.names.readySubject(p.Queue, prio)
 		for len(res.Jobs) < p.Limit {
 			need := p.Limit - len(res.Jobs)
-			window := need
-			msgs, err := b.fetchRetry(ctx, name, window, wait)
+			msgs, err := b.fetchAvailable(ctx, name, subj, need)
 			if err != nil {
 				return res, err
 			}
 			if len(msgs) == 0 {
 				break
 			}
-			wait = 0
-			// A short fetch may have raced messages the server had not
-			// counted yet: top the window up until a fetch comes back
-			// empty, so the ordering below sees all of them.
-			drained := false
-			for len(msgs) < window {
-				more, err := b.fetchRetry(ctx, name, window-len(msgs), 0)
-				if err != nil {
-					b.handBack(ctx, msgs)
-					return res, err
-				}
-				if len(more) == 0 {
-					drained = true
-					break
-				}
-				msgs = append(msgs, more...)
-			}
 			got, err := b.claimFrom(ctx, msgs, need, p)
 			res.Jobs = append(res.Jobs, got...)
 			if err != nil {
 				return res, err
 			}
-			if drained {
-				break
+			if len(msgs) < need {
+				break // the level is drained
 			}
 		}
 		if len(res.Jobs) >= p.Limit {
@@ -118,13 +97,100 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	return res, nil
 }
 
-// fetchWait bounds how long a fetch waits when the consumer looks empty.
-// The server counts new and nak'ed messages asynchronously, so a pull that
-// arrives right after a publish may see none; a pull with both no_wait and
-// expires waits up to fetchWait for the first message and then returns at
-// once with whatever is available (a plain no_wait pull would answer "no
-// messages", and a plain expiring pull would wait for the whole batch).
-const fetchWait = 100 * time.Millisecond
+// fetchWait bounds how long a confirming pull waits (servers >= 2.10, see
+// fetchAvailable): such a pull has both no_wait and expires, so it returns
+// as soon as any message is there and only waits when other claimers took
+// the messages first. confirmFor bounds the confirmation rounds of one
+// fetchAvailable; confirmPause spaces them on 2.9, whose pulls do not wait.
+const (
+	fetchWait    = 250 * time.Millisecond
+	confirmFor   = 2 * time.Second
+	confirmPause = 5 * time.Millisecond
+)
+
+// fetchAvailable takes up to n ready messages of a consumer. When it
+// returns fewer than n, the consumer had delivered every message of its
+// subject when it last looked: a pull that comes back empty is not trusted
+// on its own, because servers >= 2.10 count new and handed-back messages
+// asynchronously and answer "no messages" (or let a pull expire, under
+// load) while acknowledged messages sit in the stream. So an empty pull is
+// confirmed against the stream, whose state is synchronous with publish
+// acknowledgements: if the last message of the subject lies beyond the
+// consumer's delivered sequence, the pull is repeated (waiting for the
+// first message) until the consumer caught up or confirmFor passed. This is
+// what makes jobs enqueued before a claim claimable by it, whatever the
+// server's load.
+func (b *Backend) fetchAvailable(ctx context.Context, consumer, subj string, n int) ([]readyMsg, error) {
+	var out []readyMsg
+	var deadline time.Time
+	wait := time.Duration(0)
+	for len(out) < n {
+		msgs, err := b.fetchRetry(ctx, consumer, n-len(out), wait)
+		if err != nil {
+			b.handBack(ctx, out)
+			return nil, err
+		}
+		if len(msgs) > 0 {
+			out = append(out, msgs...)
+			wait = 0
+			continue
+		}
+		more, err := b.undelivered(ctx, consumer, subj)
+		if err != nil {
+			b.handBack(ctx, out)
+			return nil, err
+		}
+		if !more {
+			break
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(confirmFor)
+		} else if now.After(deadline) {
+			break
+		}
+		wait = b.fetchWait
+		if wait == 0 {
+			select {
+			case <-time.After(confirmPause):
+			case <-ctx.Done():
+				b.handBack(ctx, out)
+				return nil, ctx.Err()
+			}
+		}
+	}
+	return out, nil
+}
+
+// undelivered reports whether the ready stream holds a message of subj that
+// the consumer has not delivered yet: the subject's last message (a
+// synchronous read of the stream) lies beyond the consumer's delivered
+// stream sequence. Messages delivered and not yet acknowledged belong to
+// some claimer, which uses or hands them back; they do not count.
+func (b *Backend) undelivered(ctx context.Context, consumer, subj string) (bool, error) {
+	var (
+		info       *jetstream.ConsumerInfo
+		last       *jetstream.RawStreamMsg
+		ierr, lerr error
+		wg         sync.WaitGroup
+	)
+	wg.Go(func() {
+		c, err := b.ready.Consumer(ctx, consumer)
+		if err == nil {
+			info = c.CachedInfo()
+		}
+		ierr = err
+	})
+	wg.Go(func() { last, lerr = b.ready.GetLastMsgForSubject(ctx, subj) })
+	wg.Wait()
+	if errors.Is(lerr, jetstream.ErrMsgNotFound) {
+		return false, nil
+	}
+	if err := cmp.Or(ierr, lerr); err != nil {
+		return false, b.wrap("ready state "+consumer, err)
+	}
+	return last.Sequence > info.Delivered.Stream, nil
+}
 
 // errBusy reports a pull refused because other pulls were waiting.
 var errBusy = errors.New("pull requests pending")

@@ -92,10 +92,16 @@
 //
 // The backend works with NATS 2.9 and later: it uses no per-message TTLs,
 // delayed messages, multi-filter consumers or batch gets. Claims pull with
-// a hand-made request: on servers >= 2.10, which count new and returned
-// messages asynchronously, no_wait plus a 100 ms expiry (the pull returns as
-// soon as any message is there, so only an empty priority level costs the
-// wait); on 2.9 a plain no_wait pull. Unused messages are handed back with
-// a nak sent as a request, so the next pull sees them. The client reconnects
-// forever after a server restart (MaxReconnects(-1)).
+// a hand-made no_wait request. A pull that comes back empty is confirmed
+// against the stream (the subject's last sequence, synchronous with publish
+// acknowledgements, against the consumer's delivered sequence), because
+// servers >= 2.10 count new and returned messages asynchronously and may
+// answer "no messages" right after a publish; while the stream holds
+// undelivered messages the pull is repeated, on >= 2.10 with no_wait plus
+// an expiry so it returns as soon as a message is there. So jobs enqueued
+// before a claim are claimable by it however loaded the server is, and an
+// empty priority level costs three round trips, not a wait. Unused
+// messages are handed back with a nak sent as a request, so the next pull
+// sees them. The client reconnects forever after a server restart
+// (MaxReconnects(-1)).
 package nats

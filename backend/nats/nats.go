@@ -98,10 +98,11 @@ type Backend struct {
 	// finish and extend skip a read when nobody else touched the record.
 	leases sync.Map // id -> *cached
 
-	// fetchWait is how long a claim's first pull waits when the consumer
-	// looks empty: fetchWait on servers >= 2.10, which count new and
-	// returned messages asynchronously; 0 on 2.9, which counts them before
-	// acknowledging and would hold an expiring pull for its whole expiry.
+	// fetchWait is how long a claim's confirming pull waits for its first
+	// message (see fetchAvailable): fetchWait on servers >= 2.10, which
+	// count new and returned messages asynchronously; 0 on 2.9, which
+	// counts them before acknowledging and would hold an expiring pull for
+	// its whole expiry.
 	fetchWait time.Duration
 
 	watchMu  sync.Mutex
