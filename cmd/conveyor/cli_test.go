@@ -187,6 +187,27 @@ func TestBackendErrors(t *testing.T) {
 	cli(t, "job", "list", "--server", "http://127.0.0.1:1").failed(t, exitUnavailable, "not reachable")
 }
 
+// TestJobStatusWait covers `job status --wait`: it gives up after
+// --timeout while no worker runs the job, and a job that ends other than
+// completed makes it exit non-zero.
+func TestJobStatusWait(t *testing.T) {
+	t.Parallel()
+	db := setup(t)
+	id := strings.TrimSpace(cli(t, "enqueue", "demo.echo", "--backend", db).ok(t))
+
+	r := cli(t, "job", "status", id, "--wait", "--timeout", "300ms", "--backend", db)
+	require.Equal(t, exitError, r.code, "stderr: %s", r.stderr)
+	require.Contains(t, r.stderr, "queued attempt 0/", "each state change is printed")
+	require.Contains(t, r.stderr, "conveyor: job "+id+" still queued after 300ms")
+	require.Empty(t, r.stdout, "nothing on stdout when giving up")
+
+	cli(t, "job", "cancel", id, "--backend", db).ok(t)
+	r = cli(t, "job", "status", id, "--wait", "--backend", db)
+	require.Equal(t, exitError, r.code, "stderr: %s", r.stderr)
+	require.Contains(t, r.stderr, "ended cancelled")
+	require.Contains(t, r.stdout, id, "the final job is printed")
+}
+
 func TestJobRun(t *testing.T) {
 	t.Parallel()
 	require.JSONEq(t, `{"hello":"world"}`, cli(t, "job", "run", "demo.echo", "--args", `{"hello":"world"}`).ok(t))
@@ -235,6 +256,9 @@ func TestThroughServer(t *testing.T) {
 	require.Contains(t, cli(t, "job", "retry", id, "--server", hs.URL).ok(t), "queued")
 	cli(t, "job", "status", "0190a5c4-7b1e-7c3d-9b2a-1234567890ab", "--server", hs.URL).failed(t, exitNotFound)
 	cli(t, "enqueue", "email.send", "--server", hs.URL).failed(t, exitUsage, "unknown_kind")
+	// Args over the default 1 MiB are refused through the API as directly.
+	big := `"` + strings.Repeat("x", conveyor.DefaultMaxArgsBytes) + `"`
+	cli(t, "enqueue", "demo.echo", "--args", big, "--server", hs.URL).failed(t, exitUsage, "too large")
 	require.Contains(t, cli(t, "queue", "pause", "default", "--server", hs.URL).ok(t), "paused")
 	require.Contains(t, cli(t, "queue", "list", "--server", hs.URL).ok(t), "default")
 	require.Contains(t, cli(t, "queue", "resume", "default", "--server", hs.URL).ok(t), "resumed")

@@ -21,7 +21,7 @@ const (
 	exitUnauthorized = 6
 )
 
-// exitError carries the exit code an error ends the process with.
+// codedError carries the exit code an error ends the process with.
 type codedError struct {
 	code int
 	err  error
