@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -523,8 +522,6 @@ func TestQueueWatch(t *testing.T) {
 		}
 	}, 5*time.Second, 5*time.Millisecond)
 }
-
-var _ = errors.New
 
 // The listener connection is re-established after it is dropped (here:
 // terminated by the server), and wake-ups flow again.
