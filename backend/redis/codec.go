@@ -199,6 +199,14 @@ func queueOfToken(token string) (string, bool) {
 	return token[:i], true
 }
 
+// runningMember returns the member of the queue's running set that stands
+// for job id running under token ("QUEUE|RANDOM.N" -> "RANDOM.N|ID"; the
+// part after the token's last '|' holds no '|', so the ID is everything after
+// the member's first one). The queue is implied by the set.
+func runningMember(token, id string) string {
+	return token[strings.LastIndexByte(token, '|')+1:] + "|" + id
+}
+
 // kindOf returns the kind stored in a job's d field ("" if unreadable).
 func kindOf(static string) string {
 	dj, _, _, err := decodeStatic(static)

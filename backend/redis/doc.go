@@ -20,7 +20,10 @@
 //	                      order (priority desc, run_at asc, id asc) exactly
 //	{P:Q}:scheduled       zset: score run_at µs, member ID
 //	{P:Q}:retrying        zset: score run_at µs, member ID
-//	{P:Q}:running         zset: score lease expiry µs, member ID
+//	{P:Q}:running         zset: score lease expiry µs, member
+//	                      "RANDOM.N|ID" for the lease token "Q|RANDOM.N":
+//	                      present exactly while the job runs under that
+//	                      token, so finish fences a batch with one ZMSCORE
 //	{P:Q}:done:STATE      zsets for completed, failed, cancelled: score
 //	                      finished_at µs (for prune), member ID
 //	{P:Q}:paused          "1" while the queue is paused
@@ -41,7 +44,8 @@
 // attempts, a attempt, s state, r run_at (ns), rs run_at (17-digit µs),
 // uk/us unique key and states, res result, e errors (a JSON array), pg
 // progress, ft finished_at (ns), lt lease token, L "STARTED|EXPIRY|OWNER"
-// (the rest of the claim in one field), cr cancel requested. Lease fields
+// (the rest of the claim in one field), cr cancel requested ("1"; a final
+// outcome sets it to "" in its one HSET rather than reading it). Lease fields
 // are left in place when a job stops running (saving a write per finish)
 // and ignored then.
 //

@@ -246,8 +246,9 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	}
 	exp := now.Add(p.LeaseDuration)
 	lease := leaseField(now, exp, p.Owner)
-	args := append(b.commonArgs(p.Queue, 6), lease, usStr(now), p.Limit,
-		p.Queue+"|"+hex.EncodeToString(rnd[:])+".", usStr(exp), b.batch)
+	tail := hex.EncodeToString(rnd[:]) + "."
+	args := append(b.commonArgs(p.Queue, 7), lease, usStr(now), p.Limit,
+		p.Queue+"|"+tail, usStr(exp), b.batch, tail)
 	vals, err := b.run(ctx, scriptClaim, p.Queue, args).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
@@ -286,18 +287,20 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 	res := &backend.JobFinishResult{}
 	now := now(p.Now)
 	var queues []string
-	argsByQueue := map[string][]any{}
+	// Per queue: the short-form members of plain completions and the
+	// 7-value records of the rest (see finish.lua).
+	shortByQueue, longByQueue := map[string][]any{}, map[string][]any{}
 	for _, o := range p.Jobs {
 		q, ok := queueOfToken(o.LeaseToken)
 		if !ok {
 			res.LeaseLost = append(res.LeaseLost, o.ID)
 			continue
 		}
-		args, seen := argsByQueue[q]
-		if !seen {
+		if _, seen := shortByQueue[q]; !seen {
 			queues = append(queues, q)
-			args = append(b.commonArgs(q, 2+8*len(p.Jobs)), nsStr(now), usStr(now))
+			shortByQueue[q] = make([]any, 0, len(p.Jobs))
 		}
+		member := runningMember(o.LeaseToken, o.ID)
 		var result, errJSON string
 		if o.Outcome == backend.OutcomeCompleted && len(o.Result) > 0 {
 			result = string(o.Result)
@@ -314,12 +317,22 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 		default:
 			return nil, fmt.Errorf("finish %s: unknown outcome %q", o.ID, o.Outcome)
 		}
+		if o.Outcome == backend.OutcomeCompleted && result == "" && errJSON == "" {
+			shortByQueue[q] = append(shortByQueue[q], member)
+			continue
+		}
 		runAt := o.RunAt
 		if runAt.IsZero() {
 			runAt = now
 		}
-		argsByQueue[q] = append(args, o.ID, o.LeaseToken, string(o.Outcome), result, errJSON,
+		longByQueue[q] = append(longByQueue[q], member, string(o.Outcome), result, errJSON,
 			nsStr(runAt), usStr(runAt), rsStr(runAt))
+	}
+	argsByQueue := make(map[string][]any, len(queues))
+	for _, q := range queues {
+		short, long := shortByQueue[q], longByQueue[q]
+		args := append(b.commonArgs(q, 3+len(short)+len(long)), nsStr(now), usStr(now), len(short))
+		argsByQueue[q] = append(append(args, short...), long...)
 	}
 	lost, err := b.runPerQueue(ctx, scriptFinish, queues, argsByQueue)
 	if err != nil {

@@ -21,7 +21,7 @@ const (
 	kReady     = iota // queued jobs: score -priority, member RUNAT_US(17 digits)..ID
 	kScheduled        // scheduled jobs: score run_at µs, member ID
 	kRetrying         // retrying jobs: score run_at µs, member ID
-	kRunning          // running jobs: score lease expiry µs, member ID
+	kRunning          // running jobs: score lease expiry µs, member "RANDOM.N|ID" (token "Q|RANDOM.N")
 	kCompleted        // completed jobs: score finished_at µs, member ID
 	kFailed           // failed jobs: score finished_at µs, member ID
 	kCancelled        // cancelled jobs: score finished_at µs, member ID

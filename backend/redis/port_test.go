@@ -250,3 +250,54 @@ func TestEnqueueCoalesced(t *testing.T) {
 	uniques = each // one stored job per unique key u0..u39
 	require.EqualValues(t, goroutines*each+uniques, total)
 }
+
+// TestFinishFencing covers what the running-set fencing of finish.lua must
+// still reject: a second outcome for one claim in the same batch, a token
+// of an earlier claim, and a forged token; the cancel-requested flag is
+// cleared by a final outcome.
+func TestFinishFencing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	a, c := insert("fence"), insert("fence")
+	enqueue(t, b, t0, a, c)
+	jobs := claim(t, b, "fence", 2, t0, time.Minute)
+	require.Len(t, jobs, 2)
+	_, err := b.JobCancel(ctx, &backend.JobCancelParams{ID: jobs[0].ID, Now: t0})
+	require.NoError(t, err)
+	done := &backend.JobOutcome{ID: jobs[0].ID, LeaseToken: jobs[0].LeaseToken, Outcome: backend.OutcomeCompleted}
+	forged := &backend.JobOutcome{ID: jobs[1].ID, LeaseToken: jobs[0].LeaseToken, Outcome: backend.OutcomeCompleted}
+	res, err := b.JobFinish(ctx, &backend.JobFinishParams{Jobs: []*backend.JobOutcome{done, done, forged}, Now: t0})
+	require.NoError(t, err)
+	require.Equal(t, []string{jobs[0].ID, jobs[1].ID}, res.LeaseLost)
+	got, err := b.JobGet(ctx, &backend.JobGetParams{ID: jobs[0].ID})
+	require.NoError(t, err)
+	require.Equal(t, backend.StateCompleted, got.State)
+	require.False(t, got.CancelRequested)
+
+	// Rescued and claimed again: the first claim's token no longer counts.
+	resc, err := b.JobRescue(ctx, &backend.JobRescueParams{Now: t0.Add(2 * time.Minute)})
+	require.NoError(t, err)
+	require.Len(t, resc.Jobs, 1)
+	again := claim(t, b, "fence", 1, t0.Add(2*time.Minute), time.Minute)
+	require.Len(t, again, 1)
+	old := &backend.JobOutcome{ID: jobs[1].ID, LeaseToken: jobs[1].LeaseToken, Outcome: backend.OutcomeRetry, RunAt: t0}
+	res, err = b.JobFinish(ctx, &backend.JobFinishParams{Jobs: []*backend.JobOutcome{old}, Now: t0})
+	require.NoError(t, err)
+	require.Equal(t, []string{jobs[1].ID}, res.LeaseLost)
+	ext, err := b.LeaseExtend(ctx, &backend.LeaseExtendParams{Leases: []backend.Lease{
+		{ID: jobs[1].ID, LeaseToken: jobs[1].LeaseToken}, {ID: again[0].ID, LeaseToken: again[0].LeaseToken},
+	}, Duration: time.Minute, Now: t0.Add(2 * time.Minute)})
+	require.NoError(t, err)
+	require.Equal(t, []string{jobs[1].ID}, ext.Lost)
+	ql, err := b.QueueList(ctx, &backend.QueueListParams{})
+	require.NoError(t, err)
+	require.Len(t, ql.Queues, 1)
+	require.EqualValues(t, 1, ql.Queues[0].Counts[backend.StateRunning])
+	require.EqualValues(t, 1, ql.Queues[0].Counts[backend.StateCompleted])
+	res, err = b.JobFinish(ctx, &backend.JobFinishParams{Jobs: []*backend.JobOutcome{
+		{ID: again[0].ID, LeaseToken: again[0].LeaseToken, Outcome: backend.OutcomeCompleted},
+	}, Now: t0.Add(2 * time.Minute)})
+	require.NoError(t, err)
+	require.Empty(t, res.LeaseLost)
+}

@@ -196,8 +196,12 @@ func (b *Backend) Ping(ctx context.Context) error {
 	return nil
 }
 
-// schemaVersion is the data layout version Migrate records.
-const schemaVersion = "1"
+// schemaVersion is the data layout version Migrate records. Version 2 names
+// running jobs "RANDOM.N|ID" in the running set (version 1: ID); Migrate
+// upgrades a version-1 prefix in place, as nothing else changed: a job
+// claimed before the upgrade and finished after it reports its lease lost
+// and is handed back by JobRescue when its lease expires.
+const schemaVersion = "2"
 
 // Migrate implements backend.Lifecycle: it loads the scripts and records the
 // layout version. Redis has no schema, so this is idempotent and cheap.
@@ -212,7 +216,7 @@ func (b *Backend) Migrate(ctx context.Context) error {
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return fmt.Errorf("read layout version: %w", err)
 	}
-	if cur != "" && cur != schemaVersion {
+	if cur != "" && cur != "1" && cur != schemaVersion {
 		return fmt.Errorf("redis backend: prefix %q holds layout version %s, this build knows %s", b.k.prefix, cur, schemaVersion)
 	}
 	if err := b.rdb.Set(ctx, b.k.schema(), schemaVersion, 0).Err(); err != nil {

@@ -6,15 +6,17 @@
 --   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 the L
 --   field of the claimed jobs ("STARTED_NS|EXPIRY_NS|OWNER"), 5 now (µs),
---   6 limit, 7 lease token base (the i-th job gets base..i), 8 lease expiry
---   (µs), 9 promote limit.
+--   6 limit, 7 lease token base "QUEUE|RANDOM." (the i-th job gets base..i),
+--   8 lease expiry (µs), 9 promote limit, 10 the token base's part after
+--   its last '|' ("RANDOM."): the i-th job's member in the running set is
+--   "RANDOM.i|ID", so finish fences a whole batch with one ZMSCORE.
 -- Returns: one array per claimed job: {id, lease token, new attempt, d, ma,
 --   r, e, res, pg, cr} (the job hash fields the caller cannot know; it
 --   applies the claim's own changes — state running, attempt, started_at,
 --   lease owner/token/expiry — itself).
 local jp = ARGV[1]
 local lease, now_us, limit = ARGV[4], ARGV[5], tonumber(ARGV[6])
-local token_base, exp_us, promote_limit = ARGV[7], ARGV[8], tonumber(ARGV[9])
+local token_base, exp_us, promote_limit, member_base = ARGV[7], ARGV[8], tonumber(ARGV[9]), ARGV[10]
 if redis.call('EXISTS', KEYS[8]) == 1 or limit <= 0 then
   return {}
 end
@@ -61,11 +63,8 @@ for i, m in ipairs(members) do
     local tok = token_base .. i
     redis.call('HSET', k, 's', 'running', 'a', attempt, 'lt', tok, 'L', lease)
     running[#running + 1] = exp_us
-    running[#running + 1] = id
-    job[1] = attempt
-    table.insert(job, 1, tok)
-    table.insert(job, 1, id)
-    out[#out + 1] = job
+    running[#running + 1] = member_base .. i .. '|' .. id
+    out[#out + 1] = { id, tok, attempt, job[2], job[3], job[4], job[5], job[6], job[7], job[8] }
   end
 end
 bulk('ZADD', KEYS[4], running)

@@ -8,13 +8,17 @@
 --   ("STARTED_NS|EXPIRY_NS|OWNER").
 -- Returns: one code per lease, in order: 0 lost, 1 extended, 2 extended and
 --   cancel requested.
+-- Fencing checks the job hash and the running-set member "RANDOM.N|ID" (see
+-- claim.lua), whose score is the expiry; a lease claimed under layout 1
+-- (member = ID) is reported lost rather than given a second member.
 local jp, exp_ns, exp_us = ARGV[1], ARGV[4], ARGV[5]
 local out = {}
 for i = 6, #ARGV, 3 do
   local id, tok, progress = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local k = jp .. id
   local f = redis.call('HMGET', k, 's', 'lt', 'cr', 'L')
-  if f[1] == 'running' and f[2] == tok then
+  local m = string.match(tok, '[^|]*$') .. '|' .. id
+  if f[1] == 'running' and f[2] == tok and redis.call('ZSCORE', KEYS[4], m) then
     local started, owner = string.match(f[4] or '', '^([^|]*)|[^|]*|(.*)$')
     local lease = (started or '') .. '|' .. exp_ns .. '|' .. (owner or '')
     if progress ~= '' then
@@ -22,7 +26,7 @@ for i = 6, #ARGV, 3 do
     else
       redis.call('HSET', k, 'L', lease)
     end
-    redis.call('ZADD', KEYS[4], exp_us, id)
+    redis.call('ZADD', KEYS[4], 'XX', exp_us, m)
     if f[3] == '1' then
       out[#out + 1] = 2
     else

@@ -3,7 +3,9 @@
 -- attempt error. Atomic, so a completion either lands first (the job is no
 -- longer in the running set and stays completed) or after (fenced: the job
 -- is no longer running). Lease fields stay; readers ignore them unless the
--- job is running.
+-- job is running. Running-set members are "RANDOM.N|ID" (see claim.lua); a
+-- member without '|' (layout 1, before members carried the token) is the
+-- ID itself.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
 --   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
@@ -13,12 +15,13 @@
 --   names the kind), new state.
 local jp, chan, now_ns, now_us, now_rs = ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local limit, at, msg = tonumber(ARGV[7]), ARGV[8], ARGV[9]
-local ids = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now_us, 'LIMIT', 0, limit)
+local members = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now_us, 'LIMIT', 0, limit)
 local out = {}
 local woke = false
-for _, id in ipairs(ids) do
+for _, m in ipairs(members) do
+  local id = string.sub(m, (string.find(m, '|', 1, true) or 0) + 1)
   local k = jp .. id
-  redis.call('ZREM', KEYS[4], id)
+  redis.call('ZREM', KEYS[4], m)
   local f = redis.call('HMGET', k, 's', 'a', 'ma', 'd', 'p', 'e')
   if f[1] == 'running' then
     local a = tonumber(f[2])
