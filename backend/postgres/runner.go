@@ -27,12 +27,7 @@ func (r pgxRunner) query(ctx context.Context, sql string, args []any, each func(
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(rows, each)
 }
 
 // sqlRunner runs statements through database/sql (the pgx stdlib driver
@@ -45,6 +40,19 @@ func (r sqlRunner) query(ctx context.Context, query string, args []any, each fun
 		return err
 	}
 	defer rows.Close()
+	return eachRow(rows, each)
+}
+
+// rowIter is what pgx.Rows and *sql.Rows have in common; their Close
+// methods differ, so callers close.
+type rowIter interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// eachRow hands every row of rows to each, stopping at each's first error.
+func eachRow(rows rowIter, each func(scan func(...any) error) error) error {
 	for rows.Next() {
 		if err := each(rows.Scan); err != nil {
 			return err
