@@ -18,7 +18,9 @@ type SendEmail struct {
 
 // Enqueue a job, run it on a worker with a typed handler, read its result.
 func Example() {
-	ctx := context.Background()
+	// The deadline bounds the wait for the result below: past it, Get fails.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	b, err := memory.New(ctx, memory.Config{}) // or backend.Open(ctx, "sqlite:conveyor.db")
 	if err != nil {
 		panic(err)
