@@ -139,6 +139,9 @@ func (b *Backend) getJobs(ctx context.Context, ids []string) []entry {
 		out[0] = b.getJob(ctx, ids[0])
 		return out
 	}
+	if direct, ok := b.getJobsDirect(ctx, ids); ok {
+		return direct
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, readParallelism)
 	for i, id := range ids {
