@@ -38,8 +38,10 @@
 // <P>_sched holds one key per waiting job, "<run_at ms>.<id>", so JobPromote
 // finds due jobs from key names alone and moves them to queued (this backend
 // needs the promoter: Capabilities.NeedsPromoter; NATS 2.9 has no delayed
-// messages). Running jobs have a key in <P>_running, so JobRescue reads only
-// running jobs' records, never every job. Unique keys: <P>_uniq maps the
+// messages). Each claim batch writes one key in <P>_running listing the IDs
+// it claimed (lease extensions write another), so JobRescue reads only the
+// records of recently claimed jobs, never every job, and deletes a key
+// once none of its jobs is running (a finish writes no index). Unique keys: <P>_uniq maps the
 // hash of a key to the ID of the job that took it, taken with KV Create
 // (create-if-absent) or an Update conditional on the revision that named a
 // job no longer holding it, so of N concurrent enqueuers exactly one wins.
@@ -64,10 +66,10 @@
 //
 // Batches pipeline: enqueue, claim, finish and lease extension issue their
 // writes as async publishes and await the acknowledgements together, and
-// reads as concurrent KV gets, so a batch of 1000 costs a few round trips,
-// not 1000. Per job, an enqueue is 2 stream writes (ready message, record);
-// a claim 1 KV get and 2 writes (running key, record) plus the ack; a
-// finish 2 writes (record, running-key delete) and no read when the same
+// reads as pipelined direct gets, so a batch of 1000 costs a few round
+// trips, not 1000. Per job, an enqueue is 2 stream writes (ready message,
+// record); a claim 1 direct get, 1 write (record) plus the ack and one
+// running-index write per batch; a finish 1 write (record) and no read when the same
 // process claimed the job (its record and revision are cached while it
 // runs; a stale cache only costs a failed compare-and-set and a re-read).
 //

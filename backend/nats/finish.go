@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"conveyor/backend"
@@ -115,8 +116,11 @@ func recordError(j *backend.Job, ae *backend.AttemptError, now time.Time) {
 }
 
 // LeaseExtend pushes live leases to Now+Duration and stores progress, with
-// the same fenced compare-and-set as JobFinish. It also rewrites each job's
-// running-index key, which heals an index entry a racing writer removed.
+// the same fenced compare-and-set as JobFinish. It also lists the extended
+// jobs under a new running-index key, which heals an index entry lost
+// otherwise (a crash between a claim's index and record writes cannot lose
+// one, the index goes first, but this keeps rescue from ever missing a
+// live lease).
 func (b *Backend) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams) (*backend.LeaseExtendResult, error) {
 	if err := b.check(ctx); err != nil {
 		return nil, err
@@ -139,7 +143,7 @@ func (b *Backend) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams)
 		return nil, err
 	}
 	res := &backend.LeaseExtendResult{}
-	var idx []write
+	var live []string
 	for _, s := range steps {
 		if err := lostOrErr(s); err != nil {
 			return nil, err
@@ -148,12 +152,12 @@ func (b *Backend) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams)
 			res.Lost = append(res.Lost, s.id)
 			continue
 		}
-		idx = append(idx, write{subject: kvSubject(b.names.runningBucket(), s.id), expect: expectNone})
+		live = append(live, s.id)
 		if s.job.CancelRequested {
 			res.CancelRequested = append(res.CancelRequested, s.id)
 		}
 	}
-	if err := firstErr(b.writeAll(ctx, idx)); err != nil {
+	if err := firstErr(b.writeAll(ctx, b.runningWrites(live))); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -164,7 +168,43 @@ func (b *Backend) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams)
 // younger entries may precede a record write still in flight.
 const staleIndexAge = time.Minute
 
-// indexKey is one key of the running or scheduled index.
+// runningKey is one key of the running index and the job IDs it lists.
+type runningKey struct {
+	key     string
+	ids     []string
+	created time.Time
+}
+
+// listRunning lists the running index with its values. A key with an empty
+// value is a job ID itself (one key per job, as earlier versions wrote).
+func (b *Backend) listRunning(ctx context.Context) ([]runningKey, error) {
+	var out []runningKey
+	w, err := b.running.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, b.wrap("list "+b.running.Bucket(), err)
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, b.wrap("list "+b.running.Bucket(), errors.New("watch ended early"))
+			}
+			if e == nil {
+				return out, nil
+			}
+			ids := strings.Fields(string(e.Value()))
+			if len(ids) == 0 {
+				ids = []string{e.Key()}
+			}
+			out = append(out, runningKey{key: e.Key(), ids: ids, created: e.Created()})
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// indexKey is one key of the scheduled index.
 type indexKey struct {
 	key     string
 	id      string
@@ -197,33 +237,48 @@ func (b *Backend) listIndex(ctx context.Context, kv jetstream.KeyValue) ([]index
 }
 
 // JobRescue hands back running jobs whose lease expired before Now, found
-// through the running index (one key per running job) rather than a scan
-// of every job; the longest-expired first when Limit cuts the list.
+// through the running index (keys listing the IDs claimed together) rather
+// than a scan of every job; the longest-expired first when Limit cuts the
+// list. It also deletes index keys none of whose jobs is running.
 func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*backend.JobRescueResult, error) {
 	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
-	keys, err := b.listIndex(ctx, b.running)
+	keys, err := b.listRunning(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = k.id
+	var ids []string
+	seen := map[string]int{} // id -> index in ids
+	for _, k := range keys {
+		for _, id := range k.ids {
+			if _, ok := seen[id]; !ok {
+				seen[id] = len(ids)
+				ids = append(ids, id)
+			}
+		}
 	}
+	ents := b.getJobs(ctx, ids)
 	var expired []*backend.Job
-	var stale []write
-	for i, e := range b.getJobs(ctx, ids) {
+	for _, e := range ents {
 		if e.err != nil {
 			return nil, e.err
 		}
-		switch {
-		case e.job != nil && e.job.State == backend.StateRunning:
-			if e.job.LeaseExpiresAt.Before(p.Now) {
-				expired = append(expired, e.job)
-			}
-		case time.Since(keys[i].created) > staleIndexAge:
-			stale = append(stale, write{subject: kvSubject(b.names.runningBucket(), keys[i].key), del: true, expect: expectNone})
+		if e.job != nil && e.job.State == backend.StateRunning && e.job.LeaseExpiresAt.Before(p.Now) {
+			expired = append(expired, e.job)
+		}
+	}
+	var stale []write
+	for _, k := range keys {
+		if time.Since(k.created) <= staleIndexAge {
+			continue // may precede record writes still in flight
+		}
+		live := slices.ContainsFunc(k.ids, func(id string) bool {
+			e := ents[seen[id]]
+			return e.job != nil && e.job.State == backend.StateRunning
+		})
+		if !live {
+			stale = append(stale, write{subject: kvSubject(b.names.runningBucket(), k.key), del: true, expect: expectNone})
 		}
 	}
 	if len(stale) > 0 {

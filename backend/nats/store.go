@@ -2,10 +2,13 @@ package nats
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"conveyor/backend"
@@ -317,6 +320,7 @@ var errMissing = errors.New("job not found")
 // retrying, a running-index key for running.
 func (b *Backend) preWrites(act []*step) []write {
 	var ws []write
+	var running []string
 	for _, s := range act {
 		n, o := s.job, s.old
 		switch n.State {
@@ -330,16 +334,37 @@ func (b *Backend) preWrites(act []*step) []write {
 			}
 		case backend.StateRunning:
 			if o.State != backend.StateRunning {
-				ws = append(ws, write{subject: kvSubject(b.names.runningBucket(), n.ID), expect: expectNone})
+				running = append(running, n.ID)
 			}
 		}
+	}
+	return append(ws, b.runningWrites(running)...)
+}
+
+// runningBatch bounds the job IDs one running-index key lists.
+const runningBatch = 1000
+
+// runningWrites lists jobs in the running index: one key per batch of up
+// to runningBatch IDs (a fresh random key, value: the IDs, one per line),
+// not one key per job, so a claim of 1000 jobs costs one index write and a
+// finish none. Keys are never rewritten, so a sweeper deleting an old key
+// cannot race a claim that indexes the same job again. JobRescue deletes a
+// key once none of its jobs is running.
+func (b *Backend) runningWrites(ids []string) []write {
+	var ws []write
+	for chunk := range slices.Chunk(ids, runningBatch) {
+		ws = append(ws, write{
+			subject: kvSubject(b.names.runningBucket(), rand.Text()),
+			data:    []byte(strings.Join(chunk, "\n")),
+			expect:  expectNone,
+		})
 	}
 	return ws
 }
 
-// afterWrites updates the lease cache, removes index entries the old states
-// needed (best effort: stale entries are ignored and cleaned by the
-// sweepers) and wakes watchers of queues that got ready jobs.
+// afterWrites updates the lease cache, removes scheduled-index entries the
+// old states needed (best effort: stale entries are ignored and cleaned by
+// the sweepers; running-index keys are swept by JobRescue) and wakes watchers of queues that got ready jobs.
 func (b *Backend) afterWrites(ctx context.Context, ok []*step) {
 	var ws []write
 	woken := map[string]bool{}
@@ -349,9 +374,6 @@ func (b *Backend) afterWrites(ctx context.Context, ok []*step) {
 			b.leases.Store(s.id, &cached{job: n, gen: s.gen, rev: s.rev})
 		} else {
 			b.leases.Delete(s.id)
-		}
-		if o.State == backend.StateRunning && n.State != backend.StateRunning {
-			ws = append(ws, write{subject: kvSubject(b.names.runningBucket(), n.ID), del: true, expect: expectNone})
 		}
 		if (o.State == backend.StateScheduled || o.State == backend.StateRetrying) &&
 			(n.State != o.State || !o.RunAt.Equal(n.RunAt)) {
