@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -25,6 +26,7 @@ func TestHealth(t *testing.T) {
 	require.JSONEq(t, `{"status":"ok"}`, string(r.body))
 	r = b.doAs("", "GET", "/readyz", nil)
 	require.Equal(t, 200, r.status, "body: %s", r.body)
+	require.JSONEq(t, `{"status":"ok","backend":"sqlite"}`, string(r.body))
 
 	// A backend that cannot answer makes /readyz 503 but leaves /healthz up.
 	require.NoError(t, b.backend.Close())
@@ -283,9 +285,10 @@ func TestHealthHandler(t *testing.T) {
 	t.Parallel()
 	b := newBackend(t)
 	reg := prometheus.NewRegistry()
+	var logs syncBuffer
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "conveyor_test_gauge", Help: "test"})
 	reg.MustRegister(g)
-	hs := httptest.NewServer(server.HealthHandler(b, reg))
+	hs := httptest.NewServer(server.HealthHandler(b, reg, slog.New(slog.NewTextHandler(&logs, nil))))
 	t.Cleanup(hs.Close)
 	get := func(path string) (int, string) {
 		res, err := http.Get(hs.URL + path)
@@ -298,6 +301,7 @@ func TestHealthHandler(t *testing.T) {
 	require.Equal(t, 200, code)
 	code, body := get("/readyz")
 	require.Equal(t, 200, code, body)
+	require.JSONEq(t, `{"status":"ok","backend":"sqlite"}`, body, "same answer as the API's /readyz")
 	code, body = get("/metrics")
 	require.Equal(t, 200, code)
 	require.Contains(t, body, "conveyor_test_gauge 0")
@@ -305,4 +309,5 @@ func TestHealthHandler(t *testing.T) {
 	code, body = get("/readyz")
 	require.Equal(t, 503, code)
 	require.Contains(t, body, server.CodeUnavailable)
+	require.Contains(t, logs.String(), "readiness check failed", "the cause is logged, not answered")
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -137,13 +136,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ReadyTimeout)
-	defer cancel()
-	if err := s.client.Backend().Ping(ctx); err != nil {
-		s.log.Warn("readiness check failed", "err", err)
-		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "backend %s is not reachable", s.client.Backend().Capabilities().Name)
+	if ae := checkReady(r.Context(), s.client.Backend(), s.cfg.ReadyTimeout, s.log); ae != nil {
+		return ae
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "backend": s.client.Backend().Capabilities().Name})
+	writeJSON(w, http.StatusOK, readyBody(s.client.Backend()))
 	return nil
 }
 

@@ -267,7 +267,7 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 			}
 			return withCode(exitUsage, fmt.Errorf("--health-addr: %w", err))
 		}
-		health = &http.Server{Handler: server.HealthHandler(b, reg), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+		health = &http.Server{Handler: server.HealthHandler(b, reg, log), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 		go func() { _ = health.Serve(ln) }()
 		log.Info("health endpoints up", "addr", ln.Addr().String())
 	}
