@@ -125,7 +125,7 @@ func TestEnqueueValidates(t *testing.T) {
 	b := setup(t)
 	bad := insert("")
 	_, err := b.JobEnqueue(t.Context(), &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{insert("q"), bad}, Now: now})
-	require.Error(t, err)
+	require.ErrorContains(t, err, "job 1 needs an ID, a kind and a queue", "the error names the bad insert")
 	l, err := b.JobList(t.Context(), &backend.JobListParams{})
 	require.NoError(t, err)
 	require.Empty(t, l.Jobs, "a bad batch stores nothing")
@@ -142,7 +142,7 @@ func TestFinishRejectsUnknownOutcome(t *testing.T) {
 		{ID: c.Jobs[0].ID, LeaseToken: c.Jobs[0].LeaseToken, Outcome: backend.OutcomeCompleted},
 		{ID: c.Jobs[1].ID, LeaseToken: c.Jobs[1].LeaseToken, Outcome: "exploded"},
 	}})
-	require.Error(t, err)
+	require.ErrorContains(t, err, `unknown outcome "exploded" for job `+c.Jobs[1].ID)
 	j, err := b.JobGet(t.Context(), &backend.JobGetParams{ID: c.Jobs[0].ID})
 	require.NoError(t, err)
 	require.Equal(t, backend.StateRunning, j.State, "a bad batch changes nothing")
