@@ -211,8 +211,8 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 	}
 }
 
-// claimFields are the job hash fields claim.lua returns after id, token and
-// attempt, in its order.
+// claimFields are the job hash fields claim.lua returns for each job after
+// id, token number and previous attempt, in its order.
 var claimFields = []string{"d", "ma", "r", "e", "res", "pg", "cr"}
 
 // queueRefresh is how often a process re-adds a queue it enqueues to to the
@@ -247,28 +247,29 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	exp := now.Add(p.LeaseDuration)
 	lease := leaseField(now, exp, p.Owner)
 	tail := hex.EncodeToString(rnd[:]) + "."
+	tokenBase := p.Queue + "|" + tail
 	args := append(b.commonArgs(p.Queue, 7), lease, usStr(now), p.Limit,
-		p.Queue+"|"+tail, usStr(exp), b.batch, tail)
+		tokenBase, usStr(exp), b.batch, tail)
 	vals, err := b.run(ctx, scriptClaim, p.Queue, args).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
 	}
-	res := &backend.JobClaimResult{Jobs: make([]*backend.Job, 0, len(vals))}
-	for _, v := range vals {
-		arr, _ := v.([]any)
-		if len(arr) < 3 {
-			continue
-		}
+	per := 3 + len(claimFields) // see claim.lua's reply
+	res := &backend.JobClaimResult{Jobs: make([]*backend.Job, 0, len(vals)/per)}
+	for at := 0; at+per <= len(vals); at += per {
+		arr := vals[at : at+per]
 		id, _ := arr[0].(string)
-		token, _ := arr[1].(string)
-		attempt, _ := arr[2].(int64)
-		f := make(map[string]string, 16)
-		for n, name := range claimFields {
-			if 3+n < len(arr) {
-				f[name], _ = arr[3+n].(string)
-			}
+		n, _ := arr[1].(int64)
+		prev, _ := arr[2].(string)
+		attempt, err := strconv.ParseInt(prev, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("claim from %s: job %s: bad attempt %q", p.Queue, id, prev)
 		}
-		f["s"], f["a"], f["lt"], f["L"] = string(backend.StateRunning), strconv.FormatInt(attempt, 10), token, lease
+		f := make(map[string]string, 16)
+		for k, name := range claimFields {
+			f[name], _ = arr[3+k].(string)
+		}
+		f["s"], f["a"], f["lt"], f["L"] = string(backend.StateRunning), strconv.FormatInt(attempt+1, 10), tokenBase+strconv.FormatInt(n, 10), lease
 		j, err := decodeJob(id, p.Queue, f)
 		if err != nil {
 			return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)

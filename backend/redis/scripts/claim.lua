@@ -10,10 +10,12 @@
 --   8 lease expiry (µs), 9 promote limit, 10 the token base's part after
 --   its last '|' ("RANDOM."): the i-th job's member in the running set is
 --   "RANDOM.i|ID", so finish fences a whole batch with one ZMSCORE.
--- Returns: one array per claimed job: {id, lease token, new attempt, d, ma,
---   r, e, res, pg, cr} (the job hash fields the caller cannot know; it
---   applies the claim's own changes — state running, attempt, started_at,
---   lease owner/token/expiry — itself).
+-- Returns: 10 values per claimed job, in one flat array (a nested array per
+--   job costs the server more to reply): id, N (its lease token is base..N),
+--   attempt before the claim, d, ma, r, e, res, pg, cr (false when absent) —
+--   the job hash fields the caller cannot know; it applies the claim's own
+--   changes (state running, attempt + 1, started_at, lease owner, token and
+--   expiry) itself.
 local jp = ARGV[1]
 local lease, now_us, limit = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local token_base, exp_us, promote_limit, member_base = ARGV[7], ARGV[8], tonumber(ARGV[9]), ARGV[10]
@@ -64,7 +66,11 @@ for i, m in ipairs(members) do
     redis.call('HSET', k, 's', 'running', 'a', attempt, 'lt', tok, 'L', lease)
     running[#running + 1] = exp_us
     running[#running + 1] = member_base .. i .. '|' .. id
-    out[#out + 1] = { id, tok, attempt, job[2], job[3], job[4], job[5], job[6], job[7], job[8] }
+    local n = #out
+    out[n + 1], out[n + 2] = id, i
+    for f = 1, 8 do
+      out[n + 2 + f] = job[f]
+    end
   end
 end
 bulk('ZADD', KEYS[4], running)
