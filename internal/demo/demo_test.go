@@ -54,7 +54,7 @@ func TestSleepHonoursCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := ws.RunNow(ctx, demo.KindSleep, json.RawMessage(`{"ms":600000}`))
-	require.Error(t, err)
+	require.ErrorIs(t, err, context.Canceled)
 }
 
 // TestWorker runs the demo kinds on a real worker: demo.fail {"times":2}
