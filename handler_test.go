@@ -28,20 +28,20 @@ func TestWorkersRegistry(t *testing.T) {
 		kind    string
 		h       conveyor.Handler
 		opts    *conveyor.HandlerOptions
-		wantErr bool
+		wantErr string // "" = no error
 	}{
 		{name: "ok", kind: "b.kind", h: noop},
 		{name: "second ok", kind: "a.kind", h: noop, opts: &conveyor.HandlerOptions{Timeout: time.Second}},
-		{name: "duplicate", kind: "b.kind", h: noop, wantErr: true},
-		{name: "bad name", kind: "no spaces", h: noop, wantErr: true},
-		{name: "empty", kind: "", h: noop, wantErr: true},
-		{name: "nil handler", kind: "c.kind", wantErr: true},
-		{name: "negative timeout", kind: "d.kind", h: noop, opts: &conveyor.HandlerOptions{Timeout: -1}, wantErr: true},
+		{name: "duplicate", kind: "b.kind", h: noop, wantErr: `kind "b.kind" is already registered`},
+		{name: "bad name", kind: "no spaces", h: noop, wantErr: "character ' '"},
+		{name: "empty", kind: "", h: noop, wantErr: "kind is empty"},
+		{name: "nil handler", kind: "c.kind", wantErr: "nil handler"},
+		{name: "negative timeout", kind: "d.kind", h: noop, opts: &conveyor.HandlerOptions{Timeout: -1}, wantErr: "must not be negative"},
 	}
 	for _, tc := range tests {
 		err := ws.Handle(tc.kind, tc.h, tc.opts)
-		if tc.wantErr {
-			require.Error(t, err, tc.name)
+		if tc.wantErr != "" {
+			require.ErrorContains(t, err, tc.wantErr, tc.name)
 		} else {
 			require.NoError(t, err, tc.name)
 		}
