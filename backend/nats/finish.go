@@ -270,7 +270,7 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 	}
 	var stale []write
 	for _, k := range keys {
-		if time.Since(k.created) <= staleIndexAge {
+		if time.Since(k.created) <= b.staleAge {
 			continue // may precede record writes still in flight
 		}
 		live := slices.ContainsFunc(k.ids, func(id string) bool {
@@ -385,7 +385,7 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 		drop := false
 		switch {
 		case j == nil:
-			drop = time.Since(k.created) > staleIndexAge
+			drop = time.Since(k.created) > b.staleAge
 		case j.State == backend.StateRunning:
 		case j.State == backend.StateScheduled || j.State == backend.StateRetrying:
 			drop = j.RunAt.UnixMilli() != k.ms

@@ -104,6 +104,8 @@ type Backend struct {
 	// counts them before acknowledging and would hold an expiring pull for
 	// its whole expiry.
 	fetchWait time.Duration
+	// staleAge is staleIndexAge; tests shorten it to see sweeps.
+	staleAge time.Duration
 
 	watchMu  sync.Mutex
 	watchers map[*watcher]struct{}
@@ -150,6 +152,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	}
 	b := &Backend{cfg: cfg, names: newNames(cfg.Prefix), nc: nc, js: js, watchers: map[*watcher]struct{}{}}
 	b.fetchWait = fetchWait
+	b.staleAge = staleIndexAge
 	if !serverAtLeast(nc.ConnectedServerVersion(), 2, 10) {
 		b.fetchWait = 0
 	}

@@ -111,3 +111,51 @@ func TestStaleMessageDropped(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, in.ID, got[0].ID)
 }
+
+// The running index holds one key per claim batch: a finish writes no
+// index, rescue still finds every expired lease of a batch, and a key is
+// swept only once none of its jobs is running.
+func TestRunningIndexBatches(t *testing.T) {
+	h := setup(t)
+	h.b.staleAge = 0 // every key is old enough to sweep
+	q := "running-batch"
+	ins := []*backend.JobInsert{newInsert(q), newInsert(q), newInsert(q)}
+	for _, in := range ins {
+		in.RunAt = h.now
+	}
+	h.enqueue(h.now, ins...)
+	jobs := h.claim(h.b, q, 3, h.now)
+	require.Len(t, jobs, 3)
+	keys, err := h.b.listRunning(h.ctx)
+	require.NoError(t, err)
+	require.Len(t, keys, 1, "one index key for the claim batch")
+	require.ElementsMatch(t, []string{jobs[0].ID, jobs[1].ID, jobs[2].ID}, keys[0].ids)
+
+	// Finish one; the key stays while the other two run.
+	_, err = h.b.JobFinish(h.ctx, &backend.JobFinishParams{Now: h.now, Jobs: []*backend.JobOutcome{
+		{ID: jobs[0].ID, LeaseToken: jobs[0].LeaseToken, Outcome: backend.OutcomeCompleted},
+	}})
+	require.NoError(t, err)
+	res, err := h.b.JobRescue(h.ctx, &backend.JobRescueParams{Now: h.now})
+	require.NoError(t, err)
+	require.Empty(t, res.Jobs, "no lease expired yet")
+	keys, err = h.b.listRunning(h.ctx)
+	require.NoError(t, err)
+	require.Len(t, keys, 1, "a key with running jobs is kept")
+
+	// After the leases expire, rescue finds both remaining jobs through the
+	// batch key, and the next rescue sweeps the key.
+	later := h.now.Add(time.Hour)
+	res, err = h.b.JobRescue(h.ctx, &backend.JobRescueParams{Now: later})
+	require.NoError(t, err)
+	rescued := []string{}
+	for _, r := range res.Jobs {
+		rescued = append(rescued, r.ID)
+	}
+	require.ElementsMatch(t, []string{jobs[1].ID, jobs[2].ID}, rescued)
+	_, err = h.b.JobRescue(h.ctx, &backend.JobRescueParams{Now: later})
+	require.NoError(t, err)
+	keys, err = h.b.listRunning(h.ctx)
+	require.NoError(t, err)
+	require.Empty(t, keys, "a key none of whose jobs runs is swept")
+}
