@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"conveyor/backend"
@@ -300,4 +301,41 @@ func TestFinishFencing(t *testing.T) {
 	}, Now: t0.Add(2 * time.Minute)})
 	require.NoError(t, err)
 	require.Empty(t, res.LeaseLost)
+}
+
+// TestMigrateLayout: a version-1 prefix (running-set members were plain IDs)
+// is upgraded in place; an unknown version is refused.
+func TestMigrateLayout(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	require.NoError(t, b.rdb.Set(ctx, b.k.schema(), "1", 0).Err())
+	require.NoError(t, b.Migrate(ctx))
+	v, err := b.rdb.Get(ctx, b.k.schema()).Result()
+	require.NoError(t, err)
+	require.Equal(t, schemaVersion, v)
+	require.NoError(t, b.rdb.Set(ctx, b.k.schema(), "99", 0).Err())
+	require.ErrorContains(t, b.Migrate(ctx), "layout version 99")
+	require.NoError(t, b.rdb.Set(ctx, b.k.schema(), schemaVersion, 0).Err())
+
+	// A job claimed under layout 1 (member = ID): finish reports its lease
+	// lost, and rescue hands it back when the lease expires.
+	enqueue(t, b, t0, insert("v1"))
+	jobs := claim(t, b, "v1", 1, t0, time.Minute)
+	require.Len(t, jobs, 1)
+	running := b.queueKeys("v1")[kRunning]
+	require.NoError(t, b.rdb.Del(ctx, running).Err())
+	require.NoError(t, b.rdb.ZAdd(ctx, running, goredis.Z{Score: float64(t0.Add(time.Minute).UnixMicro()), Member: jobs[0].ID}).Err())
+	res, err := b.JobFinish(ctx, &backend.JobFinishParams{Jobs: []*backend.JobOutcome{
+		{ID: jobs[0].ID, LeaseToken: jobs[0].LeaseToken, Outcome: backend.OutcomeCompleted},
+	}, Now: t0})
+	require.NoError(t, err)
+	require.Equal(t, []string{jobs[0].ID}, res.LeaseLost)
+	resc, err := b.JobRescue(ctx, &backend.JobRescueParams{Now: t0.Add(2 * time.Minute)})
+	require.NoError(t, err)
+	require.Len(t, resc.Jobs, 1)
+	require.Equal(t, jobs[0].ID, resc.Jobs[0].ID)
+	n, err := b.rdb.ZCard(ctx, running).Result()
+	require.NoError(t, err)
+	require.Zero(t, n)
 }
