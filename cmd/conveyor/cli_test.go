@@ -185,6 +185,14 @@ func TestBackendErrors(t *testing.T) {
 	require.NotContains(t, r.stderr, "hunter2")
 
 	cli(t, "job", "list", "--server", "http://127.0.0.1:1").failed(t, exitUnavailable, "not reachable")
+
+	// A URL that does not parse cannot be redacted by backend.Redact, and
+	// parse errors quote it whole: the password must still not be shown.
+	for _, u := range []string{"redis://:hunter2@127.0.0.1:notaport/0", "postgres://alice:hunter2@127.0.0.1:notaport/db", "nats://bob:hunter2@[::1"} {
+		r := cli(t, "job", "list", "--backend", u)
+		r.failed(t, exitUnavailable, "does not parse", "xxxxx@")
+		require.NotContains(t, r.stderr, "hunter2")
+	}
 }
 
 // TestJobStatusWait covers `job status --wait`: it gives up after

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ const openTimeout = 10 * time.Second
 // mustExist, a SQLite file that does not exist yet is an error rather than
 // silently created (commands that only read or change existing jobs).
 func openBackend(ctx context.Context, rawURL string, mustExist bool) (backend.Backend, error) {
+	if redacted, reason, bad := unparsableWithUserinfo(rawURL); bad {
+		return nil, withCode(exitUnavailable, fmt.Errorf("backend %s: URL does not parse: %w", redacted, reason))
+	}
 	if strings.HasPrefix(strings.ToLower(rawURL), "sqlite:") && mustExist {
 		cfg, err := sqlite.ParseURL(rawURL)
 		if err != nil {
@@ -61,6 +65,35 @@ func openBackend(ctx context.Context, rawURL string, mustExist bool) (backend.Ba
 		return nil, withCode(exitUnavailable, fmt.Errorf("backend %s: not reachable: %w", backend.Redact(rawURL), err))
 	}
 	return b, nil
+}
+
+// unparsableWithUserinfo reports a URL that url.Parse refuses although it
+// has userinfo (user:password@) before its host. backend.Redact cannot
+// redact such a URL and parse errors quote it whole, so the CLI must not
+// pass it on: it returns the URL with the userinfo hidden by hand and the
+// parse error's reason alone.
+func unparsableWithUserinfo(rawURL string) (redacted string, reason error, bad bool) {
+	_, err := url.Parse(rawURL)
+	if err == nil {
+		return "", nil, false
+	}
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return "", nil, false
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return "", nil, false
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return scheme + "://xxxxx@" + rest[at+1:], err, true
 }
 
 // openOps returns the ops of the command line: through --server if given,
