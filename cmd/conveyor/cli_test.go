@@ -155,6 +155,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad limit", []string{"job", "list", "--limit", "0", "--backend", db}, exitUsage, "limit"},
 		{"server and backend", []string{"job", "list", "--backend", db, "--server", "http://127.0.0.1:1"}, exitUsage, "not both"},
 		{"bad server URL", []string{"job", "list", "--server", "ftp://x"}, exitUsage, "http"},
+		{"server URL that does not parse", []string{"job", "list", "--server", "http://127.0.0.1:notaport"}, exitUsage, "invalid port"},
 		{"worker without kinds", []string{"worker", "--backend", db}, exitUsage, "--demo"},
 		{"bad queues", []string{"worker", "--demo", "--queues", "a=0", "--backend", db}, exitUsage, "concurrency"},
 		{"server without tokens", []string{"server", "--addr", "127.0.0.1:0", "--backend", db}, exitUsage, "CONVEYOR_TOKENS"},
@@ -193,6 +194,9 @@ func TestBackendErrors(t *testing.T) {
 		r.failed(t, exitUnavailable, "does not parse", "xxxxx@")
 		require.NotContains(t, r.stderr, "hunter2")
 	}
+	r = cli(t, "job", "list", "--server", "http://u:hunter2@127.0.0.1:notaport")
+	r.failed(t, exitUsage, "does not parse", "xxxxx@")
+	require.NotContains(t, r.stderr, "hunter2")
 }
 
 // TestJobStatusWait covers `job status --wait`: it gives up after

@@ -24,8 +24,18 @@ type httpOps struct {
 }
 
 func newHTTPOps(rawURL, token string) (*httpOps, error) {
+	if redacted, reason, bad := unparsableWithUserinfo(rawURL); bad {
+		return nil, usageErrorf("--server %s: URL does not parse: %v", redacted, reason)
+	}
 	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, usageErrorf("--server %q: URL does not parse: %v", rawURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usageErrorf("--server %q: want an http:// or https:// URL", rawURL)
 	}
 	if u.User != nil {
