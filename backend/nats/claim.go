@@ -183,7 +183,9 @@ func (b *Backend) undelivered(ctx context.Context, consumer, subj string) (bool,
 	})
 	wg.Go(func() { last, lerr = b.ready.GetLastMsgForSubject(ctx, subj) })
 	wg.Wait()
-	if errors.Is(lerr, jetstream.ErrMsgNotFound) {
+	if errors.Is(lerr, jetstream.ErrMsgNotFound) || errors.Is(ierr, jetstream.ErrConsumerNotFound) {
+		// Nothing on the subject, or no consumer to deliver it (deleted
+		// under us): nothing this claim can wait for.
 		return false, nil
 	}
 	if err := cmp.Or(ierr, lerr); err != nil {
