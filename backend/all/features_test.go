@@ -1,7 +1,6 @@
 package all_test
 
 import (
-	"context"
 	"flag"
 	"net/url"
 	"os"
@@ -30,7 +29,8 @@ the conformance suite skips exactly what this table says is absent.
 // TestFeatureMatrix opens every backend, renders the feature matrix from
 // their capabilities and checks that docs/FEATURES.md says the same.
 func TestFeatureMatrix(t *testing.T) {
-	ctx := context.Background()
+	t.Parallel()
+	ctx := t.Context()
 	urls := []string{
 		"memory:",
 		"sqlite:" + filepath.Join(t.TempDir(), "features.db"),
