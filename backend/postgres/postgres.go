@@ -118,6 +118,12 @@ func Open(ctx context.Context, rawURL string) (*Backend, error) {
 func SplitURL(rawURL string) (pgURL, schema string, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
+		// url.Error quotes the URL whole, password included, and a URL
+		// that does not parse cannot be redacted: keep only the reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return "", "", fmt.Errorf("postgres: parse URL: %w", err)
 	}
 	q := u.Query()
@@ -150,7 +156,8 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	if b.pool == nil {
 		pcfg, err := pgxpool.ParseConfig(cfg.URL)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: parse URL %s: %w", backend.Redact(cfg.URL), err)
+			// pgx's error already names the URL, password redacted.
+			return nil, fmt.Errorf("postgres: %w", err)
 		}
 		if cfg.MaxConns > 0 {
 			pcfg.MaxConns = cfg.MaxConns

@@ -33,6 +33,20 @@ func TestSplitURL(t *testing.T) {
 	}
 }
 
+// A URL that does not parse cannot be redacted, so errors about it must
+// not quote it: the password would reach logs and terminals.
+func TestBadURLErrorHidesPassword(t *testing.T) {
+	t.Parallel()
+	_, _, err := SplitURL("postgres://alice:hunter2@127.0.0.1:notaport/db")
+	require.ErrorContains(t, err, "invalid port")
+	require.NotContains(t, err.Error(), "hunter2")
+
+	_, err = New(t.Context(), Config{URL: "postgres://alice:hunter2@127.0.0.1:1/db?sslmode=bogus"})
+	require.ErrorContains(t, err, "sslmode is invalid")
+	require.NotContains(t, err.Error(), "hunter2")
+	require.Equal(t, 1, strings.Count(err.Error(), "127.0.0.1:1"), "the URL is named once: %v", err)
+}
+
 func TestOpenByURLAndMigrateIdempotent(t *testing.T) {
 	t.Parallel()
 	x := setup(t)
