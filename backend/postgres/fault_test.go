@@ -232,8 +232,8 @@ func TestFaultWorkerCutOff(t *testing.T) {
 	x := setup(t)
 	u, err := url.Parse(backendtest.PostgresURL())
 	require.NoError(t, err)
-	px := startProxy(t, u.Host)
-	u.Host = px.addr()
+	px := backendtest.StartCutProxy(t, u.Host)
+	u.Host = px.Addr()
 	cutoff, err := New(x.ctx, Config{URL: u.String(), Schema: x.b.Schema(), SkipMigrate: true, MaxConns: 2})
 	require.NoError(t, err)
 	defer cutoff.Close()
@@ -245,7 +245,7 @@ func TestFaultWorkerCutOff(t *testing.T) {
 	require.Len(t, res.Jobs, 1)
 	stale := res.Jobs[0]
 
-	px.setCut(true)
+	px.SetCut(true)
 	hbCtx, cancel := context.WithTimeout(x.ctx, 5*time.Second)
 	_, err = cutoff.LeaseExtend(hbCtx, &backend.LeaseExtendParams{Now: x.now, Duration: 30 * time.Second, Leases: []backend.Lease{{ID: stale.ID, LeaseToken: stale.LeaseToken}}})
 	cancel()
@@ -259,7 +259,7 @@ func TestFaultWorkerCutOff(t *testing.T) {
 	_, err = x.b.JobFinish(x.ctx, &backend.JobFinishParams{Now: x.now, Jobs: []*backend.JobOutcome{{ID: again.ID, LeaseToken: again.LeaseToken, Outcome: backend.OutcomeCompleted}}})
 	require.NoError(t, err)
 
-	px.setCut(false)
+	px.SetCut(false)
 	require.Eventually(t, func() bool { return cutoff.Ping(x.ctx) == nil }, 30*time.Second, 20*time.Millisecond, "the pool reconnects by itself")
 	fin, err := cutoff.JobFinish(x.ctx, &backend.JobFinishParams{Now: x.now, Jobs: []*backend.JobOutcome{{ID: stale.ID, LeaseToken: stale.LeaseToken, Outcome: backend.OutcomeCompleted, Result: []byte(`"late"`)}}})
 	require.NoError(t, err)

@@ -2,14 +2,11 @@ package postgres
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,7 +47,7 @@ func startPrivatePG(t testing.TB) *privatePG {
 		require.NoError(t, os.Chown(dir, uid, gid))
 		p.asUser = "postgres"
 	}
-	p.port = freePort(t)
+	p.port = backendtest.FreePort(t)
 	p.run("initdb", "-D", filepath.Join(dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 	p.start()
 	t.Cleanup(func() { p.cmd("pg_ctl", "-D", filepath.Join(p.dir, "data"), "-m", "immediate", "-w", "stop").Run() })
@@ -88,70 +85,4 @@ func (p *privatePG) crash() {
 // url is the server's connection URL.
 func (p *privatePG) url() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// proxy is a TCP proxy to a server that a test can cut (every connection
-// closed, new ones refused) and restore, to cut a client off the network.
-type proxy struct {
-	target string
-	l      net.Listener
-	mu     sync.Mutex
-	cut    bool
-	conns  map[net.Conn]struct{}
-}
-
-func startProxy(t testing.TB, target string) *proxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &proxy{target: target, l: l, conns: map[net.Conn]struct{}{}}
-	t.Cleanup(func() { l.Close(); p.setCut(true) })
-	go p.serve()
-	return p
-}
-
-func (p *proxy) addr() string { return p.l.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c], p.conns[s] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go func() { io.Copy(s, c); s.Close(); c.Close() }()
-		go func() { io.Copy(c, s); s.Close(); c.Close() }()
-	}
-}
-
-// setCut cuts (true) or restores (false) the network path.
-func (p *proxy) setCut(cut bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = cut
-	if cut {
-		for c := range p.conns {
-			c.Close()
-		}
-		clear(p.conns)
-	}
 }
