@@ -8,6 +8,7 @@ import (
 	"conveyor"
 	"conveyor/backend/memory"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -43,10 +44,11 @@ func TestPipeline(t *testing.T) {
 	// Each step records how many rows it handled and which job it started
 	// (the outcome may be reported a moment after the next step ran).
 	var job *conveyor.JobRecord
-	require.Eventually(t, func() bool {
-		job, err = c.Get(t.Context(), res.ID)
-		require.NoError(t, err)
-		return job.State == conveyor.StateCompleted
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		j, err := c.Get(t.Context(), res.ID)
+		require.NoError(ct, err)
+		job = j
+		require.Equal(ct, conveyor.StateCompleted, j.State)
 	}, 30*time.Second, 10*time.Millisecond)
 	require.Contains(t, string(job.Result), `"rows":3`)
 	require.Contains(t, string(job.Result), "next_job_id")
@@ -58,10 +60,11 @@ func TestBadInputFailsAtOnce(t *testing.T) {
 	res, err := c.Enqueue(t.Context(), KindExtract, ExtractArgs{Batch: "b2", CSV: "alice,ten\n"}, nil)
 	require.NoError(t, err)
 	var job *conveyor.JobRecord
-	require.Eventually(t, func() bool {
-		job, err = c.Get(t.Context(), res.ID)
-		require.NoError(t, err)
-		return job.State.Final()
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		j, err := c.Get(t.Context(), res.ID)
+		require.NoError(ct, err)
+		job = j
+		require.True(ct, j.State.Final(), "state %s", j.State)
 	}, 30*time.Second, 10*time.Millisecond)
 	require.Equal(t, conveyor.StateFailed, job.State)
 	require.Equal(t, 1, job.Attempt, "bad input is not retried")

@@ -10,6 +10,7 @@ import (
 	"conveyor/backend/memory"
 	"conveyor/internal/demo"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -79,19 +80,21 @@ func TestWorker(t *testing.T) {
 	require.NoError(t, err)
 
 	var job *conveyor.JobRecord
-	require.Eventually(t, func() bool {
-		job, err = c.Get(t.Context(), failID.ID)
-		require.NoError(t, err)
-		return job.State == conveyor.StateCompleted
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		j, err := c.Get(t.Context(), failID.ID)
+		require.NoError(ct, err)
+		job = j
+		require.Equal(ct, conveyor.StateCompleted, j.State)
 	}, 30*time.Second, 10*time.Millisecond)
 	require.Equal(t, 3, job.Attempt)
 	require.Len(t, job.Errors, 2)
 	require.JSONEq(t, `{"succeeded_at_attempt":3}`, string(job.Result))
 
-	require.Eventually(t, func() bool {
-		job, err = c.Get(t.Context(), reportID.ID)
-		require.NoError(t, err)
-		return job.State == conveyor.StateCompleted
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		j, err := c.Get(t.Context(), reportID.ID)
+		require.NoError(ct, err)
+		job = j
+		require.Equal(ct, conveyor.StateCompleted, j.State)
 	}, 30*time.Second, 10*time.Millisecond)
 	require.JSONEq(t, `{"steps":3}`, string(job.Result))
 	require.NotEmpty(t, job.Progress, "progress reported while running stays on the job")
