@@ -321,10 +321,10 @@ func TestServerCommand(t *testing.T) {
 	require.NoError(t, err)
 	ev, err := h.Enqueue(t.Context(), []byte(`{"kind":"demo.echo","args":{"v":7}}`))
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		j, err := h.Get(t.Context(), ev.ID)
-		require.NoError(t, err)
-		return j.State == conveyor.StateCompleted
+		require.NoError(ct, err)
+		require.Equal(ct, conveyor.StateCompleted, j.State)
 	}, 30*time.Second, 20*time.Millisecond)
 	_, err = h.Enqueue(t.Context(), []byte(`{"kind":"email.send"}`))
 	require.ErrorContains(t, err, "unknown_kind")
@@ -362,10 +362,12 @@ func TestWorkerCommand(t *testing.T) {
 	}, 30*time.Second, 10*time.Millisecond)
 	require.True(t, ok, "stderr: %s\nstdout: %s", errb.String(), out.String())
 
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		r := cli(t, "job", "status", id, "--json", "--backend", db)
+		require.Zero(ct, r.code, "stderr: %s", r.stderr)
 		var j server.JobView
-		require.NoError(t, json.Unmarshal([]byte(cli(t, "job", "status", id, "--json", "--backend", db).ok(t)), &j))
-		return j.State == conveyor.StateCompleted
+		require.NoError(ct, json.Unmarshal([]byte(r.stdout), &j))
+		require.Equal(ct, conveyor.StateCompleted, j.State)
 	}, 30*time.Second, 20*time.Millisecond)
 
 	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"sqlite"`, "/metrics": "conveyor_worker_slots"} {
