@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -60,11 +61,43 @@ func Schemes() []string {
 	return out
 }
 
-// Redact hides the password of a URL so it can be logged.
+// Redact hides the password of a URL so it can be logged. A URL that does
+// not parse has everything between "//" and the last "@" of its authority
+// replaced, so a typo elsewhere never leaks the password.
 func Redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
+	if err == nil {
+		if u.User == nil {
+			return rawURL
+		}
+		return u.Redacted()
+	}
+	scheme, rest, ok := strings.Cut(rawURL, "//")
+	if !ok {
 		return rawURL
 	}
-	return u.Redacted()
+	authority, path, _ := strings.Cut(rest, "/")
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return rawURL
+	}
+	redacted := scheme + "//xxxxx" + authority[at:]
+	if len(authority) < len(rest) {
+		redacted += "/" + path
+	}
+	return redacted
+}
+
+// ParseURL parses a backend URL like url.Parse, but its error gives only the
+// reason, never the URL itself (which may hold a password).
+func ParseURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return nil, fmt.Errorf("invalid URL: %w", ue.Err)
+		}
+		return nil, errors.New("invalid URL")
+	}
+	return u, nil
 }

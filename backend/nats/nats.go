@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -171,9 +170,9 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 // Open opens a backend from a URL nats://host:port?prefix=NAME. Every other
 // part of the URL (user, password, several hosts) goes to the NATS client.
 func Open(ctx context.Context, rawURL string) (backend.Backend, error) {
-	u, err := url.Parse(rawURL)
+	u, err := backend.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("nats: parse URL: %w", err)
+		return nil, fmt.Errorf("nats: %w", err)
 	}
 	q := u.Query()
 	cfg := Config{Prefix: q.Get("prefix")}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,9 +115,9 @@ func Open(ctx context.Context, rawURL string) (*Backend, error) {
 
 // splitPrefix removes the prefix parameter from a URL, returning both.
 func splitPrefix(rawURL string) (string, string, error) {
-	u, err := url.Parse(rawURL)
+	u, err := backend.ParseURL(rawURL)
 	if err != nil {
-		return "", "", fmt.Errorf("parse URL: %w", err)
+		return "", "", err
 	}
 	q := u.Query()
 	prefix := q.Get("prefix")
