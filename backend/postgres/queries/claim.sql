@@ -3,6 +3,13 @@
 -- SKIP LOCKED, so concurrent claimers never wait on or share a row; the row
 -- is re-checked after locking (READ COMMITTED), so a job another claimer
 -- just took is dropped. A paused queue yields nothing.
+-- The claim commits asynchronously (synchronous_commit off for this
+-- statement's transaction only): its commit does not wait for a WAL flush,
+-- which was a second fsync between enqueue and handler start. Visibility is
+-- immediate; only a server crash within ~3 x wal_writer_delay can undo a
+-- claim, and the job is then queued again and runs again, which
+-- at-least-once execution allows (the same as a lost lease). Enqueue and
+-- finish stay synchronous.
 -- Inputs: $1 queue, $2 limit, $3 owner, $4 now, $5 lease expiry.
 -- Output: the claimed jobs (the job columns), in no particular order.
 UPDATE {{schema}}.jobs j
@@ -12,7 +19,8 @@ SET state = 'running',
     lease_owner = $3,
     lease_token = gen_random_uuid()::text,
     lease_expires_at = $5
-FROM (
+FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit,
+(
   SELECT id
   FROM {{schema}}.jobs
   WHERE queue = $1
