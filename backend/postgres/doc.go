@@ -37,5 +37,10 @@
 //
 // Durability: an enqueue is acknowledged after PostgreSQL committed it, so it
 // survives a crash as the server's synchronous_commit setting promises (on by
-// default: flushed to the WAL).
+// default: flushed to the WAL). Finishes are synchronous too. A claim
+// commits with synchronous_commit off (for its own transaction only), so
+// the WAL flush of an enqueue is the only one between enqueue and handler
+// start: a server crash, or a failover to a replica, can undo a claim made
+// in the last moments, and the job is then queued again and runs again
+// (at-least-once, as after a lost lease).
 package postgres
