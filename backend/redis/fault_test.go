@@ -3,8 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -17,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"conveyor/backend"
+	"conveyor/backend/backendtest"
 )
 
 // Fault tests from RELIABILITY.md at port level. Tests that restart or cut
@@ -30,13 +29,6 @@ type privateRedis struct {
 	cmd  *exec.Cmd
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startPrivateRedis starts redis-server with AOF (appendfsync always) in a
 // temp dir; it is killed when the test ends.
 func startPrivateRedis(t *testing.T) *privateRedis {
@@ -44,7 +36,7 @@ func startPrivateRedis(t *testing.T) *privateRedis {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server binary not installed: %v", err)
 	}
-	r := &privateRedis{t: t, dir: t.TempDir(), port: freePort(t)}
+	r := &privateRedis{t: t, dir: t.TempDir(), port: backendtest.FreePort(t)}
 	r.start()
 	t.Cleanup(func() { r.kill() })
 	return r
@@ -285,64 +277,6 @@ func TestFaultServerRestart(t *testing.T) {
 	require.Zero(t, ql.Queues[0].Counts[backend.StateRunning])
 }
 
-// cutProxy forwards TCP connections to a server until cut: then it drops
-// every connection and refuses new ones until restored.
-type cutProxy struct {
-	l      net.Listener
-	target string
-	mu     sync.Mutex
-	cut    bool
-	conns  map[net.Conn]struct{}
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &cutProxy{l: l, target: target, conns: map[net.Conn]struct{}{}}
-	t.Cleanup(func() { _ = l.Close(); p.setCut(true) })
-	go p.serve()
-	return p
-}
-
-func (p *cutProxy) addr() string { return p.l.Addr().String() }
-
-func (p *cutProxy) serve() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
-	}
-}
-
-func (p *cutProxy) setCut(cut bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = cut
-	if cut {
-		for c := range p.conns {
-			_ = c.Close()
-		}
-		clear(p.conns)
-	}
-}
-
 // Fault 6: a worker is cut off from the backend for longer than its lease;
 // meanwhile the job is rescued and re-run elsewhere; once the worker
 // reconnects, its late completion is rejected.
@@ -350,8 +284,8 @@ func TestFaultWorkerCutOff(t *testing.T) {
 	t.Parallel()
 	srv := startPrivateRedis(t)
 	direct, _ := openAt(t, srv.url())
-	proxy := newCutProxy(t, fmt.Sprintf("127.0.0.1:%d", srv.port))
-	cutURL := withPrefix(t, fmt.Sprintf("redis://%s/0?dial_timeout=1s&read_timeout=1s&write_timeout=1s", proxy.addr()), direct.Prefix())
+	proxy := backendtest.StartCutProxy(t, fmt.Sprintf("127.0.0.1:%d", srv.port))
+	cutURL := withPrefix(t, fmt.Sprintf("redis://%s/0?dial_timeout=1s&read_timeout=1s&write_timeout=1s", proxy.Addr()), direct.Prefix())
 	worker, err := Open(t.Context(), cutURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = worker.Close() })
@@ -360,7 +294,7 @@ func TestFaultWorkerCutOff(t *testing.T) {
 	id := enqueue(t, direct, t0, insert("q"))[0].ID
 	mine := claim(t, worker, "q", 1, t0, 5*time.Second)[0]
 
-	proxy.setCut(true)
+	proxy.SetCut(true)
 	_, err = worker.LeaseExtend(ctx, &backend.LeaseExtendParams{Leases: []backend.Lease{{ID: id, LeaseToken: mine.LeaseToken}},
 		Duration: 5 * time.Second, Now: t0.Add(time.Second)})
 	require.Error(t, err, "the worker is cut off")
@@ -375,7 +309,7 @@ func TestFaultWorkerCutOff(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, fin.LeaseLost)
 
-	proxy.setCut(false)
+	proxy.SetCut(false)
 	var late *backend.JobFinishResult
 	require.Eventually(t, func() bool {
 		late, err = worker.JobFinish(ctx, &backend.JobFinishParams{Jobs: []*backend.JobOutcome{
