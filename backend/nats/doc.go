@@ -79,6 +79,10 @@
 // jobs bucket: O(jobs stored) per call, since KV has no secondary indexes.
 // List pagination is still stable under inserts (the cursor is the last
 // UUIDv7 ID of a page). Deleted keys leave KV delete markers.
+// QueuePurge also purges the queue's ready subjects (messages published
+// before its scan began) and republishes a message for each job of the
+// queue still queued after it, so claims never wade through the messages of
+// purged jobs, each of which would otherwise be retried as possibly early.
 //
 // # Durability
 //

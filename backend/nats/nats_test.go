@@ -159,3 +159,50 @@ func TestRunningIndexBatches(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, keys, "a key none of whose jobs runs is swept")
 }
+
+// QueuePurge removes the ready messages of the jobs it deletes, so claims
+// after it find the new jobs at once instead of retrying every dead message
+// as possibly early; jobs of other queues keep theirs.
+func TestPurgeDropsReadyMessages(t *testing.T) {
+	h := setup(t)
+	q, other := "purge-ready", "purge-other"
+	const n, m = 500, 20
+	var old []*backend.JobInsert
+	for i := range n {
+		in := newInsert(q, func(in *backend.JobInsert) { in.Priority = i % 2 * 5 })
+		in.RunAt = h.now
+		old = append(old, in)
+	}
+	h.enqueue(h.now, old...)
+	keep := newInsert(other)
+	keep.RunAt = h.now
+	h.enqueue(h.now, keep)
+
+	res, err := h.b.QueuePurge(h.ctx, &backend.QueuePurgeParams{Queue: q})
+	require.NoError(t, err)
+	require.Equal(t, n, res.Deleted)
+	si, err := h.b.ready.Info(h.ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), si.State.Msgs, "only the other queue's ready message is left")
+
+	var fresh []*backend.JobInsert
+	want := map[string]bool{}
+	for range m {
+		in := newInsert(q)
+		in.RunAt = h.now
+		fresh = append(fresh, in)
+		want[in.ID] = true
+	}
+	h.enqueue(h.now, fresh...)
+	got := map[string]bool{}
+	for range 2 {
+		for _, j := range h.claim(h.b, q, m, h.now) {
+			got[j.ID] = true
+		}
+	}
+	require.Equal(t, want, got, "the new jobs, and none of the purged ones, in two claims")
+	require.Empty(t, h.claim(h.b, q, m, h.now))
+	kept := h.claim(h.b, other, 10, h.now)
+	require.Len(t, kept, 1)
+	require.Equal(t, keep.ID, kept[0].ID)
+}

@@ -227,14 +227,28 @@ func (b *Backend) QueueList(ctx context.Context, p *backend.QueueListParams) (*b
 
 // QueuePurge deletes every job of a queue that is not running (a scan of
 // the jobs bucket; each delete is conditional on the revision read, so a
-// job claimed meanwhile survives). Their ready messages are dropped by
-// later claims.
+// job claimed meanwhile survives), then purges the queue's ready subjects so
+// claims do not have to wade through the messages of deleted jobs (each of
+// which a claim would otherwise retry for about 2 s as possibly early).
+//
+// The stream purge only removes messages published before the scan began
+// (a sequence bound), and afterwards every job of the queue still queued
+// gets its ready message published again: a job whose message was published
+// before the scan but whose record landed after it (or whose delete lost a
+// compare-and-set) is not deleted, and must stay claimable. A duplicate
+// message is harmless: the claim that finds its record already taken drops
+// it as stale.
 func (b *Backend) QueuePurge(ctx context.Context, p *backend.QueuePurgeParams) (*backend.QueuePurgeResult, error) {
 	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
+	info, err := b.ready.Info(ctx)
+	if err != nil {
+		return nil, b.wrap("purge "+p.Queue, err)
+	}
+	bound := info.State.LastSeq + 1
 	var victims []revJob
-	err := b.scanJobs(ctx, func(rev uint64, j *backend.Job) error {
+	err = b.scanJobs(ctx, func(rev uint64, j *backend.Job) error {
 		if j.Queue == p.Queue && j.State != backend.StateRunning {
 			victims = append(victims, revJob{rev, j})
 		}
@@ -244,5 +258,45 @@ func (b *Backend) QueuePurge(ctx context.Context, p *backend.QueuePurgeParams) (
 		return nil, err
 	}
 	n, err := b.deleteJobs(ctx, victims)
-	return &backend.QueuePurgeResult{Deleted: n}, err
+	if err != nil {
+		return &backend.QueuePurgeResult{Deleted: n}, err
+	}
+	return &backend.QueuePurgeResult{Deleted: n}, b.purgeReady(ctx, p.Queue, bound)
+}
+
+// purgeReady removes the queue's ready messages below stream sequence bound
+// and republishes one for each job of the queue that is still queued.
+func (b *Backend) purgeReady(ctx context.Context, queue string, bound uint64) error {
+	q, _, err := b.getQueue(ctx, queue)
+	if err != nil || q == nil {
+		return err
+	}
+	for _, prio := range q.Priorities {
+		err := b.ready.Purge(ctx, jetstream.WithPurgeSubject(b.names.readySubject(queue, prio)), jetstream.WithPurgeSequence(bound))
+		if err != nil {
+			return b.wrap("purge ready "+queue, err)
+		}
+	}
+	var ws []write
+	err = b.scan(ctx, b.jobs, func(key string, _ uint64, v []byte) error {
+		var sj storedJob
+		if err := json.Unmarshal(v, &sj); err != nil {
+			return fmt.Errorf("nats: decode job %s: %w", key, err)
+		}
+		if sj.Queue == queue && sj.State == backend.StateQueued {
+			ws = append(ws, write{subject: b.names.readySubject(queue, sj.Priority), data: readyPayload(sj.RunAt, sj.ID, sj.Gen), expect: expectNone})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(ws) == 0 {
+		return nil
+	}
+	if err := firstErr(b.writeAll(ctx, ws)); err != nil {
+		return fmt.Errorf("nats: purge %s: republish ready messages: %w", queue, err)
+	}
+	b.wake(queue)
+	return nil
 }
