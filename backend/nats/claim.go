@@ -326,6 +326,12 @@ func (b *Backend) claimFrom(ctx context.Context, msgs []readyMsg, need int, p *b
 				// Stale: the record reached (or passed) the transition
 				// this message announced, and is not claimable.
 				_ = used[i].msg.Ack()
+			case s.done && s.old == nil && deletedBefore(used[i].msg, s.deletedAt):
+				// The record was deleted after this message was stored:
+				// the message announced the deleted record, not an
+				// early write, so it is dropped now rather than
+				// retried for about 2 s.
+				_ = used[i].msg.Ack()
 			case s.done:
 				dropOrRetry(used[i].msg)
 			default:
@@ -360,6 +366,21 @@ func (b *Backend) handBack(ctx context.Context, msgs []readyMsg) {
 		})
 	}
 	wg.Wait()
+}
+
+// deletedBefore reports whether a ready message was stored before its
+// record's delete marker (deletedAt zero: no marker seen). Job IDs are
+// client-assigned, so a record deleted and then enqueued again under the
+// same ID has a marker older than its new ready message, which may still
+// be early: that one is retried like any message whose record is missing.
+// Both times are stream times set by the server(s); in a cluster the two
+// streams' leaders may differ by their clock skew.
+func deletedBefore(m *natsio.Msg, deletedAt time.Time) bool {
+	if deletedAt.IsZero() {
+		return false
+	}
+	md, err := m.Metadata()
+	return err == nil && md.Timestamp.Before(deletedAt)
 }
 
 // dropOrRetry handles a message whose record is not claimable: retried a

@@ -85,7 +85,11 @@ func decodeDirect(id string, m *natsio.Msg) entry {
 	}
 	switch m.Header.Get("KV-Operation") {
 	case "DEL", "PURGE":
-		return entry{}
+		// The marker's stream time tells claims that a ready message
+		// published before it belongs to the deleted record (see
+		// claimFrom). A missing or bad header just means "not known".
+		at, _ := time.Parse(time.RFC3339Nano, m.Header.Get(jetstream.TimeStampHeaer))
+		return entry{deletedAt: at}
 	}
 	if m.Header.Get(jetstream.MarkerReasonHeader) != "" {
 		return entry{}

@@ -30,9 +30,10 @@
 // past). Each record counts its transitions to queued (its ready
 // generation, stored beside the job) and each ready message carries the
 // generation it announces: a message whose record is not claimable and has
-// reached that generation is stale and dropped at once; one whose record is
-// missing or behind is early (see below) and retried over about 2 s before
-// it is dropped.
+// reached that generation is stale and dropped at once, and so is one
+// stored before its record's delete marker (the record was deleted for
+// good); one whose record is missing otherwise, or behind, is early (see
+// below) and retried over about 2 s before it is dropped.
 //
 // Scheduled and retrying jobs have no ready message: the KV bucket
 // <P>_sched holds one key per waiting job, "<run_at ms>.<id>", so JobPromote

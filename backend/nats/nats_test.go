@@ -206,3 +206,29 @@ func TestPurgeDropsReadyMessages(t *testing.T) {
 	require.Len(t, kept, 1)
 	require.Equal(t, keep.ID, kept[0].ID)
 }
+
+// A ready message stored before its record was deleted is dropped by the
+// first claim that fetches it (the record's delete marker is newer), not
+// retried as possibly early.
+func TestDeletedRecordMessageDropped(t *testing.T) {
+	h := setup(t)
+	q := "deleted-drop"
+	a, c := newInsert(q), newInsert(q)
+	a.RunAt, c.RunAt = h.now, h.now
+	h.enqueue(h.now, a, c)
+	for _, in := range []*backend.JobInsert{a, c} {
+		require.NoError(t, h.b.JobDelete(h.ctx, &backend.JobDeleteParams{ID: in.ID}))
+	}
+	require.Empty(t, h.claim(h.b, q, 10, h.now))
+	require.Eventually(t, func() bool {
+		si, err := h.b.ready.Info(h.ctx)
+		return err == nil && si.State.Msgs == 0
+	}, 10*time.Second, 10*time.Millisecond, "messages of deleted records acknowledged by one claim")
+
+	other := newInsert(q)
+	other.RunAt = h.now
+	h.enqueue(h.now, other)
+	got := h.claim(h.b, q, 10, h.now)
+	require.Len(t, got, 1)
+	require.Equal(t, other.ID, got[0].ID)
+}

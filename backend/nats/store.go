@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"conveyor/backend"
 
@@ -133,6 +134,9 @@ type entry struct {
 	gen int64
 	rev uint64
 	err error
+	// deletedAt is when the record was deleted, when the read saw its
+	// delete marker (zero: never written, compacted, or not known).
+	deletedAt time.Time
 }
 
 // getJobs reads many job records concurrently.
@@ -191,11 +195,13 @@ type step struct {
 	// Results.
 	old    *backend.Job // record before the change (nil: not found)
 	oldGen int64        // its ready generation
-	job    *backend.Job // record after the change
-	gen    int64        // its ready generation
-	rev    uint64       // revision after the change
-	err    error        // errSkip, errMissing, or what apply returned
-	done   bool
+	// deletedAt: the record was deleted at this time (old is nil).
+	deletedAt time.Time
+	job       *backend.Job // record after the change
+	gen       int64        // its ready generation
+	rev       uint64       // revision after the change
+	err       error        // errSkip, errMissing, or what apply returned
+	done      bool
 	// fromCache: old came from the lease cache, which may be stale, so a
 	// refusal by apply is confirmed against the store before it counts.
 	fromCache bool
@@ -244,7 +250,7 @@ func (b *Backend) transition(ctx context.Context, steps []*step) error {
 				if e.err != nil {
 					return e.err
 				}
-				toRead[i].old, toRead[i].oldGen, toRead[i].rev = e.job, e.gen, e.rev
+				toRead[i].old, toRead[i].oldGen, toRead[i].rev, toRead[i].deletedAt = e.job, e.gen, e.rev, e.deletedAt
 			}
 		}
 		// Apply.
