@@ -174,17 +174,10 @@ func startPrivateServer(t *testing.T) *privateServer {
 	if _, err := os.Stat(natsServerBin); err != nil {
 		backendtest.ServiceUnavailable(t, "nats-server binary", err)
 	}
-	ps := &privateServer{t: t, port: freePort(t), dir: t.TempDir()}
+	ps := &privateServer{t: t, port: backendtest.FreePort(t), dir: t.TempDir()}
 	ps.start()
 	t.Cleanup(ps.stop)
 	return ps
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (ps *privateServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", ps.port) }
@@ -304,67 +297,6 @@ func TestFaultServerRestart(t *testing.T) {
 	}, consumerAckWait+30*time.Second, 50*time.Millisecond, "every acknowledged queued job is claimable")
 }
 
-// proxy is a TCP forwarder whose link can be cut and restored, to cut one
-// client off the server without touching the server.
-type proxy struct {
-	t      *testing.T
-	l      net.Listener
-	target string
-	mu     sync.Mutex
-	cut    bool
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &proxy{t: t, l: l, target: target}
-	t.Cleanup(func() { _ = l.Close(); p.setCut(true) })
-	go p.serve()
-	return p
-}
-
-func (p *proxy) url() string { return "nats://" + p.l.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
-		go func() { _, _ = io.Copy(c, s); _ = c.Close() }()
-	}
-}
-
-// setCut drops every forwarded connection and refuses new ones (true), or
-// lets new connections through again (false).
-func (p *proxy) setCut(cut bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = cut
-	if cut {
-		for _, c := range p.conns {
-			_ = c.Close()
-		}
-		p.conns = nil
-	}
-}
-
 // Fault 6: a worker is cut off from NATS for longer than its lease; the job
 // is rescued and re-run elsewhere; when the worker reconnects its late
 // completion is rejected.
@@ -372,8 +304,8 @@ func TestFaultPartitionedWorker(t *testing.T) {
 	h := setup(t)
 	su := serverURLOf(h)
 	target := su[len("nats://"):]
-	px := newProxy(t, target)
-	cutoff, err := New(h.ctx, Config{URL: px.url(), Prefix: h.b.cfg.Prefix, DisableMigrate: true})
+	px := backendtest.StartCutProxy(t, target)
+	cutoff, err := New(h.ctx, Config{URL: "nats://" + px.Addr(), Prefix: h.b.cfg.Prefix, DisableMigrate: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cutoff.Close() })
 	q := "fault-partition"
@@ -382,7 +314,7 @@ func TestFaultPartitionedWorker(t *testing.T) {
 	mine := h.claim(cutoff, q, 1, h.now)
 	require.Len(t, mine, 1)
 
-	px.setCut(true)
+	px.SetCut(true)
 	require.Eventually(t, func() bool {
 		ctx, cancel := context.WithTimeout(h.ctx, 200*time.Millisecond)
 		defer cancel()
@@ -399,7 +331,7 @@ func TestFaultPartitionedWorker(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, fin.LeaseLost)
 
-	px.setCut(false)
+	px.SetCut(false)
 	require.Eventually(t, func() bool { return cutoff.Ping(h.ctx) == nil }, 30*time.Second, 50*time.Millisecond, "worker reconnected")
 	fin, err = cutoff.JobFinish(h.ctx, &backend.JobFinishParams{Now: later, Jobs: []*backend.JobOutcome{{ID: in.ID, LeaseToken: mine[0].LeaseToken, Outcome: backend.OutcomeCompleted, Result: json.RawMessage(`"late"`)}}})
 	require.NoError(t, err)
