@@ -291,6 +291,23 @@ type JobListParams struct {
 	Limit int
 }
 
+// Page sizes of JobList.
+const (
+	// DefaultListLimit is the page size when JobListParams.Limit is 0.
+	DefaultListLimit = 100
+	// MaxListLimit caps JobListParams.Limit.
+	MaxListLimit = 1000
+)
+
+// PageSize is the page size a backend serves for p: Limit, DefaultListLimit
+// when it is not positive, at most MaxListLimit.
+func (p *JobListParams) PageSize() int {
+	if p.Limit <= 0 {
+		return DefaultListLimit
+	}
+	return min(p.Limit, MaxListLimit)
+}
+
 // JobListResult is one page of JobList.
 type JobListResult struct {
 	Jobs []*Job

@@ -343,12 +343,6 @@ func (b *Backend) JobGet(ctx context.Context, p *backend.JobGetParams) (*backend
 	return cloneJob(e), nil
 }
 
-// List page sizes.
-const (
-	defaultListLimit = 100
-	maxListLimit     = 1000
-)
-
 // JobList scans every job, which is fine for the reference backend: lists
 // are an operator's view, not a hot path. It keeps only the limit+1 newest
 // matches in a small heap (O(n log limit)), so a page of a large store does
@@ -356,11 +350,7 @@ const (
 // with enqueue time, so jobs inserted later sort before it and never shift
 // the pages after it.
 func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backend.JobListResult, error) {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
-	limit = min(limit, maxListLimit)
+	limit := p.PageSize()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.check(ctx); err != nil {

@@ -108,12 +108,6 @@ func (b *Backend) JobGet(ctx context.Context, p *backend.JobGetParams) (*backend
 	return e.job, nil
 }
 
-// List page sizes.
-const (
-	defaultListLimit = 100
-	maxListLimit     = 1000
-)
-
 // JobList scans the jobs bucket (O(jobs stored) per page: NATS KV has no
 // secondary index), keeps the matches and returns them newest first. The
 // cursor is the last ID of the page: IDs are UUIDv7 and grow with enqueue
@@ -122,11 +116,7 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
-	limit = min(limit, maxListLimit)
+	limit := p.PageSize()
 	var match []*backend.Job
 	err := b.scanJobs(ctx, func(_ uint64, j *backend.Job) error {
 		if matches(j, p) {

@@ -469,11 +469,7 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 1000)
+	limit := p.PageSize()
 	var states []string
 	if len(p.States) > 0 {
 		for _, s := range p.States {

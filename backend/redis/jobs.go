@@ -670,11 +670,7 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 1000)
+	limit := p.PageSize()
 	queues := []string{p.Queue}
 	if p.Queue == "" {
 		var err error

@@ -397,12 +397,6 @@ func (b *Backend) JobGet(ctx context.Context, p *backend.JobGetParams) (*backend
 	return j, nil
 }
 
-// List page sizes.
-const (
-	defaultListLimit = 100
-	maxListLimit     = 1000
-)
-
 // JobList reads a page of jobs, newest first, from the read pool. The cursor
 // is the ID of the last job of the previous page: IDs grow with enqueue
 // time, so jobs inserted between pages land before the cursor and never
@@ -411,11 +405,7 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 	if _, err := b.ready(); err != nil {
 		return nil, err
 	}
-	n := p.Limit
-	if n <= 0 {
-		n = defaultListLimit
-	}
-	n = min(n, maxListLimit)
+	n := p.PageSize()
 	var (
 		where []string
 		args  []any
