@@ -121,6 +121,22 @@ func (j *Job) HoldsUniqueKey() bool {
 	return slices.Contains(states, j.State)
 }
 
+// AppendError records a failed attempt: a copy of ae (nothing when nil),
+// with Attempt and At filled in from the job and now when left zero.
+func (j *Job) AppendError(ae *AttemptError, now time.Time) {
+	if ae == nil {
+		return
+	}
+	c := *ae
+	if c.Attempt == 0 {
+		c.Attempt = j.Attempt
+	}
+	if c.At.IsZero() {
+		c.At = now
+	}
+	j.Errors = append(j.Errors, c)
+}
+
 // Clone returns a deep copy of j, for backends that hand out records they keep.
 func (j *Job) Clone() *Job {
 	c := *j

@@ -2,7 +2,6 @@ package all_test
 
 import (
 	"flag"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,8 +35,8 @@ func TestFeatureMatrix(t *testing.T) {
 		"sqlite:" + filepath.Join(t.TempDir(), "features.db"),
 		// A fixed namespace of their own, reused by every run: opening
 		// migrates it, nothing else is written.
-		withParam(backendtest.PostgresURL(), "schema", "conveyor_features"),
-		withParam(backendtest.RedisURL(), "prefix", "conveyor_features"),
+		backendtest.WithQueryParam(t, backendtest.PostgresURL(), "schema", "conveyor_features"),
+		backendtest.WithQueryParam(t, backendtest.RedisURL(), "prefix", "conveyor_features"),
 		natsURL(t),
 	}
 	var caps []backend.Capabilities
@@ -56,18 +55,6 @@ func TestFeatureMatrix(t *testing.T) {
 	got, err := os.ReadFile(featuresPath)
 	require.NoError(t, err)
 	require.Equal(t, want, string(got), "docs/FEATURES.md is stale: run go test ./backend/all -run TestFeatureMatrix -update")
-}
-
-// withParam adds a query parameter to a URL.
-func withParam(rawURL, name, value string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return rawURL
-	}
-	q := u.Query()
-	q.Set(name, value)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // natsURL returns CONVEYOR_TEST_NATS or starts an embedded JetStream server.

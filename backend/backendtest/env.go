@@ -1,6 +1,7 @@
 package backendtest
 
 import (
+	"net/url"
 	"os"
 	"testing"
 )
@@ -33,6 +34,20 @@ func ServiceUnavailable(t testing.TB, service string, err error) {
 		t.Fatalf("%s is required (CONVEYOR_TEST_REQUIRE_ALL is set) but unavailable: %v", service, err)
 	}
 	t.Skipf("skipping: %s unavailable (%v); set its URL or start it to run these tests", service, err)
+}
+
+// WithQueryParam returns rawURL with the query parameter name set to value:
+// how tests point a backend URL at their own namespace (schema=, prefix=).
+func WithQueryParam(t testing.TB, rawURL, name, value string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("parse URL: %v", err)
+	}
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func envOr(name, def string) string {

@@ -168,15 +168,15 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 			e.Result = cloneRaw(o.Result)
 			e.finish(backend.StateCompleted, p.Now)
 		case backend.OutcomeRetry:
-			e.recordError(o.Error, p.Now)
+			e.AppendError(o.Error, p.Now)
 			e.RunAt = o.RunAt
 			e.setState(backend.StateRetrying)
 			e.q.waiting.push(e)
 		case backend.OutcomeFailed:
-			e.recordError(o.Error, p.Now)
+			e.AppendError(o.Error, p.Now)
 			e.finish(backend.StateFailed, p.Now)
 		case backend.OutcomeCancelled:
-			e.recordError(o.Error, p.Now)
+			e.AppendError(o.Error, p.Now)
 			e.finish(backend.StateCancelled, p.Now)
 		case backend.OutcomeSnoozed:
 			e.Attempt--
@@ -201,22 +201,6 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 func (e *entry) finish(s backend.JobState, now time.Time) {
 	e.setState(s)
 	e.FinishedAt = now
-}
-
-// recordError appends a copy of ae (if any), filling in its attempt and time
-// when the caller left them zero.
-func (e *entry) recordError(ae *backend.AttemptError, now time.Time) {
-	if ae == nil {
-		return
-	}
-	c := *ae
-	if c.Attempt == 0 {
-		c.Attempt = e.Attempt
-	}
-	if c.At.IsZero() {
-		c.At = now
-	}
-	e.Errors = append(e.Errors, c)
 }
 
 // LeaseExtend pushes live leases to Now+Duration and stores progress.
@@ -270,7 +254,7 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 		b.running.remove(e)
 		owner := e.LeaseOwner
 		e.clearLease()
-		e.recordError(&backend.AttemptError{
+		e.AppendError(&backend.AttemptError{
 			Message: fmt.Sprintf("lease expired: worker %q neither finished nor extended it", owner),
 		}, p.Now)
 		if e.Attempt < e.MaxAttempts {

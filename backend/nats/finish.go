@@ -45,14 +45,14 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 				j.Result = o.Result
 				finish(j, backend.StateCompleted, p.Now)
 			case backend.OutcomeRetry:
-				recordError(j, o.Error, p.Now)
+				j.AppendError(o.Error, p.Now)
 				j.RunAt = o.RunAt
 				j.State = backend.StateRetrying
 			case backend.OutcomeFailed:
-				recordError(j, o.Error, p.Now)
+				j.AppendError(o.Error, p.Now)
 				finish(j, backend.StateFailed, p.Now)
 			case backend.OutcomeCancelled:
-				recordError(j, o.Error, p.Now)
+				j.AppendError(o.Error, p.Now)
 				finish(j, backend.StateCancelled, p.Now)
 			case backend.OutcomeSnoozed:
 				j.Attempt--
@@ -97,22 +97,6 @@ func clearLease(j *backend.Job) {
 func finish(j *backend.Job, s backend.JobState, now time.Time) {
 	j.State = s
 	j.FinishedAt = now
-}
-
-// recordError appends a copy of ae (if any), filling in attempt and time
-// when left zero.
-func recordError(j *backend.Job, ae *backend.AttemptError, now time.Time) {
-	if ae == nil {
-		return
-	}
-	c := *ae
-	if c.Attempt == 0 {
-		c.Attempt = j.Attempt
-	}
-	if c.At.IsZero() {
-		c.At = now
-	}
-	j.Errors = append(j.Errors, c)
 }
 
 // LeaseExtend pushes live leases to Now+Duration and stores progress, with
@@ -298,7 +282,7 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 			}
 			owner := j.LeaseOwner
 			clearLease(j)
-			recordError(j, &backend.AttemptError{
+			j.AppendError(&backend.AttemptError{
 				Message: fmt.Sprintf("lease expired: worker %q neither finished nor extended it", owner),
 			}, p.Now)
 			if j.Attempt < j.MaxAttempts {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	natsio "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -82,16 +80,6 @@ func randomPrefix() string {
 	return "T" + strings.ToUpper(hex.EncodeToString(b))
 }
 
-// withPrefix adds ?prefix=NAME to a nats URL.
-func withPrefix(t testing.TB, rawURL, prefix string) string {
-	u, err := url.Parse(rawURL)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("prefix", prefix)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // dropPrefix deletes every stream (KV buckets are streams) of a prefix,
 // over its own connection so it works after the backend was closed.
 func dropPrefix(t testing.TB, natsURL, prefix string) {
@@ -139,7 +127,7 @@ func newTestBackend(t testing.TB) (*Backend, string) {
 		_ = b.Close()
 		dropPrefix(t, su, prefix)
 	})
-	return b, withPrefix(t, su, prefix)
+	return b, backendtest.WithQueryParam(t, su, "prefix", prefix)
 }
 
 // bundle is what setup returns to each focused test.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,16 +20,6 @@ func randomSchema() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return "conveyor_test_" + hex.EncodeToString(b)
-}
-
-// withSchema adds ?schema=NAME to a postgres URL.
-func withSchema(t testing.TB, rawURL, schema string) string {
-	u, err := url.Parse(rawURL)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("schema", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // dropSchema removes a test's schema (with its tables) from the server at pgURL.
@@ -68,7 +57,7 @@ func newTestBackend(t testing.TB) (*Backend, string) {
 		b.Close()
 		dropSchema(t, pgURL, schema)
 	})
-	return b, withSchema(t, pgURL, schema)
+	return b, backendtest.WithQueryParam(t, pgURL, "schema", schema)
 }
 
 // bundle is what setup returns to each test.

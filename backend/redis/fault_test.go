@@ -285,7 +285,7 @@ func TestFaultWorkerCutOff(t *testing.T) {
 	srv := startPrivateRedis(t)
 	direct, _ := openAt(t, srv.url())
 	proxy := backendtest.StartCutProxy(t, fmt.Sprintf("127.0.0.1:%d", srv.port))
-	cutURL := withPrefix(t, fmt.Sprintf("redis://%s/0?dial_timeout=1s&read_timeout=1s&write_timeout=1s", proxy.Addr()), direct.Prefix())
+	cutURL := backendtest.WithQueryParam(t, fmt.Sprintf("redis://%s/0?dial_timeout=1s&read_timeout=1s&write_timeout=1s", proxy.Addr()), "prefix", direct.Prefix())
 	worker, err := Open(t.Context(), cutURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = worker.Close() })

@@ -57,7 +57,7 @@ func TestOpenURL(t *testing.T) {
 	b := setup(t)
 	require.Equal(t, "redis", b.Capabilities().Name)
 	require.True(t, b.Capabilities().Wake)
-	ob, err := backend.Open(t.Context(), withPrefix(t, backendtest.RedisURL(), b.Prefix()))
+	ob, err := backend.Open(t.Context(), backendtest.WithQueryParam(t, backendtest.RedisURL(), "prefix", b.Prefix()))
 	require.NoError(t, err)
 	require.NoError(t, ob.Ping(t.Context()))
 	require.NoError(t, ob.Close())

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,16 +19,6 @@ var prefixSeq atomic.Int64
 // testPrefix returns a key prefix no other test (or test run) uses.
 func testPrefix(t testing.TB) string {
 	return fmt.Sprintf("cvtest%d_%d", time.Now().UnixNano(), prefixSeq.Add(1))
-}
-
-// withPrefix adds prefix=NAME to a Redis URL.
-func withPrefix(t testing.TB, rawURL, prefix string) string {
-	u, err := url.Parse(rawURL)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("prefix", prefix)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // cleanPrefix deletes every key of a prefix (SCAN + DEL).
@@ -62,7 +51,7 @@ func cleanPrefix(ctx context.Context, c goredis.UniversalClient, prefix string) 
 // test ends; it returns the backend and its URL (with the prefix).
 func openAt(t testing.TB, rawURL string) (*Backend, string) {
 	t.Helper()
-	u := withPrefix(t, rawURL, testPrefix(t))
+	u := backendtest.WithQueryParam(t, rawURL, "prefix", testPrefix(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	b, err := Open(ctx, u)
