@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"conveyor/backend/backendtest"
 	"conveyor/bench/harness"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -12,7 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// These tests need the shared servers; they skip when one is unreachable.
+// These tests need the shared servers; they skip when one is unreachable,
+// or fail under CONVEYOR_TEST_REQUIRE_ALL (as in CI).
 const (
 	testPG    = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	testRedis = "127.0.0.1:6379"
@@ -43,7 +45,7 @@ func TestRiver(t *testing.T) {
 	ctx := setup(t)
 	s, err := newRiver(ctx, testPG)
 	if err != nil {
-		t.Skipf("PostgreSQL unavailable: %v", err)
+		backendtest.ServiceUnavailable(t, "PostgreSQL", err)
 	}
 	require.Equal(t, "river-postgres", s.Name())
 	runSmall(t, ctx, s)
@@ -62,7 +64,7 @@ func TestAsynq(t *testing.T) {
 	ctx := setup(t)
 	s, err := newAsynq(ctx, testRedis, testDB)
 	if err != nil {
-		t.Skipf("Redis unavailable: %v", err)
+		backendtest.ServiceUnavailable(t, "Redis", err)
 	}
 	require.Equal(t, "asynq-redis", s.Name())
 	runSmall(t, ctx, s)
