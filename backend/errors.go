@@ -18,6 +18,9 @@ var (
 	// ErrUnsupportedTx: transactional enqueue was given a transaction type the
 	// backend does not know.
 	ErrUnsupportedTx = errors.New("conveyor: unsupported transaction type")
+	// ErrNoStore: the URL names a store that does not exist yet and that
+	// Open would create (a SQLite file); see CheckExists.
+	ErrNoStore = errors.New("conveyor: store does not exist")
 	// ErrClosed: the backend was closed.
 	ErrClosed = errors.New("conveyor: backend closed")
 )

@@ -13,9 +13,15 @@ import (
 // OpenFunc opens a backend from its URL.
 type OpenFunc func(ctx context.Context, rawURL string) (Backend, error)
 
+// ExistsFunc reports whether the store a URL names exists, for backends
+// whose Open creates a missing store (a local file): an error wrapping
+// ErrNoStore when it does not.
+type ExistsFunc func(rawURL string) error
+
 var (
 	registryMu sync.RWMutex
 	registry   = map[string]OpenFunc{}
+	existsFns  = map[string]ExistsFunc{}
 )
 
 // Register makes a backend available to Open under the given URL schemes.
@@ -26,6 +32,32 @@ func Register(open OpenFunc, schemes ...string) {
 	for _, s := range schemes {
 		registry[s] = open
 	}
+}
+
+// RegisterExists gives CheckExists a way to test the schemes' stores.
+// Backends whose store is a server do not register one.
+func RegisterExists(exists ExistsFunc, schemes ...string) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	for _, s := range schemes {
+		existsFns[s] = exists
+	}
+}
+
+// CheckExists returns an error wrapping ErrNoStore when the URL names a
+// store that Open would create rather than find (a SQLite file that is not
+// there), so commands that only read or change existing jobs can refuse
+// instead of creating an empty store. It returns nil for backends whose store
+// is a server or in memory.
+func CheckExists(rawURL string) error {
+	scheme, _, _ := strings.Cut(rawURL, ":")
+	registryMu.RLock()
+	exists := existsFns[strings.ToLower(scheme)]
+	registryMu.RUnlock()
+	if exists == nil {
+		return nil
+	}
+	return exists(rawURL)
 }
 
 // Open opens the backend a URL names (DESIGN.md §1): "memory:",

@@ -2,6 +2,9 @@ package backend_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"conveyor/backend"
@@ -50,4 +53,20 @@ func TestOpenErrors(t *testing.T) {
 	_, err = backend.Open(ctx, "mysql://u:s3cret@db/x")
 	require.ErrorContains(t, err, `unknown scheme "mysql"`)
 	require.NotContains(t, err.Error(), "s3cret")
+}
+
+func TestCheckExists(t *testing.T) {
+	t.Parallel()
+	missing := errors.New("no such thing")
+	backend.RegisterExists(func(rawURL string) error {
+		if strings.HasSuffix(rawURL, "gone") {
+			return fmt.Errorf("%s: %w (%w)", rawURL, backend.ErrNoStore, missing)
+		}
+		return nil
+	}, "existstest")
+	err := backend.CheckExists("existstest:gone")
+	require.ErrorIs(t, err, backend.ErrNoStore)
+	require.ErrorIs(t, err, missing)
+	require.NoError(t, backend.CheckExists("EXISTSTEST:here"), "schemes match case-insensitively")
+	require.NoError(t, backend.CheckExists("unregistered://x"), "a backend without a check (a server) always exists")
 }

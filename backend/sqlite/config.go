@@ -2,8 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +16,7 @@ import (
 
 func init() {
 	backend.Register(Open, "sqlite")
+	backend.RegisterExists(Exists, "sqlite")
 }
 
 // Defaults of Config.
@@ -135,6 +139,21 @@ func ParseURL(rawURL string) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// Exists returns an error wrapping backend.ErrNoStore when the database
+// file a "sqlite:PATH" URL names is missing (Open would create it). It is
+// registered with backend.RegisterExists.
+func Exists(rawURL string) error {
+	cfg, err := ParseURL(rawURL)
+	if err != nil {
+		return err
+	}
+	path := cfg.WithDefaults().Path
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("database file %s: %w", path, backend.ErrNoStore)
+	}
+	return nil
 }
 
 // Open opens the backend a "sqlite:PATH" URL names and migrates it (unless

@@ -443,3 +443,21 @@ func enqueueChild(path string) {
 		w.Flush() // acknowledged: written out only after the commit returned
 	}
 }
+
+func TestExists(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jobs.db")
+	err := backend.CheckExists("sqlite:" + path)
+	require.ErrorIs(t, err, backend.ErrNoStore)
+	require.ErrorContains(t, err, path)
+	_, statErr := os.Stat(path)
+	require.ErrorIs(t, statErr, os.ErrNotExist, "checking must not create the file")
+
+	b, err := backend.Open(context.Background(), "sqlite:"+path)
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+	require.NoError(t, backend.CheckExists("sqlite:"+path))
+
+	require.ErrorContains(t, sqlite.Exists("sqlite:"+path+"?nope=1"), "unknown parameter")
+}

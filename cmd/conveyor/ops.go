@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"conveyor"
 	"conveyor/backend"
 	_ "conveyor/backend/all" // every backend URL scheme
-	"conveyor/backend/sqlite"
 	"conveyor/server"
 )
 
@@ -45,13 +43,13 @@ func openBackend(ctx context.Context, rawURL string, mustExist bool) (backend.Ba
 	if redacted, reason, bad := unparsableWithUserinfo(rawURL); bad {
 		return nil, withCode(exitUnavailable, fmt.Errorf("backend %s: URL does not parse: %w", redacted, reason))
 	}
-	if strings.HasPrefix(strings.ToLower(rawURL), "sqlite:") && mustExist {
-		cfg, err := sqlite.ParseURL(rawURL)
-		if err != nil {
-			return nil, withCode(exitUnavailable, fmt.Errorf("backend %s: %w", backend.Redact(rawURL), err))
-		}
-		if _, err := os.Stat(cfg.Path); errors.Is(err, fs.ErrNotExist) {
-			return nil, withCode(exitUnavailable, fmt.Errorf("backend %s: database file %s does not exist (start `conveyor dev`, or run `conveyor migrate`, or pass --backend)", backend.Redact(rawURL), cfg.Path))
+	if mustExist {
+		if err := backend.CheckExists(rawURL); err != nil {
+			hint := ""
+			if errors.Is(err, backend.ErrNoStore) {
+				hint = " (start `conveyor dev`, or run `conveyor migrate`, or pass --backend)"
+			}
+			return nil, withCode(exitUnavailable, fmt.Errorf("backend %s: %w%s", backend.Redact(rawURL), err, hint))
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
