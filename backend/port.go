@@ -153,7 +153,10 @@ type Capabilities struct {
 // JobInsert is one job to enqueue. The client fills in defaults; backends
 // store what they are given.
 type JobInsert struct {
-	ID           string          // required, UUIDv7
+	// ID is required, a UUIDv7 the client generates. IDs are never reused:
+	// an ID enqueued again is a replay of the same enqueue (stored once);
+	// after a delete, a backend may refuse the ID rather than store it anew.
+	ID           string
 	Kind         string          // required
 	Queue        string          // required
 	Args         json.RawMessage // required, valid JSON
