@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"conveyor/backend"
+	"conveyor/bench/harness"
 
 	"github.com/google/uuid"
 	natsio "github.com/nats-io/nats.go"
@@ -194,4 +197,58 @@ func BenchmarkRawFetchAck(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkRawLatency: the floor of enqueue -> start on this server and
+// machine. Like the latency workload (harness.LatencyRate publishes/s for
+// harness.LatencyDuration, each from its own goroutine), every message is
+// a synchronous publish of its send time to a work-queue stream, received
+// by a pull consumer parked in Consume (a long-expiry pull that returns as
+// soon as a message arrives) and acknowledged; p50/p99 of send -> receipt.
+func BenchmarkRawLatency(b *testing.B) {
+	js, s, name := rawStream(b)
+	c, err := s.CreateOrUpdateConsumer(context.Background(), jetstream.ConsumerConfig{Durable: "c", AckPolicy: jetstream.AckExplicitPolicy})
+	require.NoError(b, err)
+	total := harness.LatencyRate * int(harness.LatencyDuration/time.Second)
+	var (
+		mu   sync.Mutex
+		lats []time.Duration
+	)
+	got := make(chan struct{}, total)
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		sent, _ := strconv.ParseInt(string(m.Data()), 10, 64)
+		mu.Lock()
+		lats = append(lats, time.Duration(time.Now().UnixNano()-sent))
+		mu.Unlock()
+		_ = m.Ack()
+		got <- struct{}{}
+	})
+	require.NoError(b, err)
+	defer cc.Stop()
+	b.ResetTimer()
+	for range b.N {
+		mu.Lock()
+		lats = lats[:0]
+		mu.Unlock()
+		interval := time.Second / harness.LatencyRate
+		begin := time.Now()
+		var wg sync.WaitGroup
+		for i := range total {
+			time.Sleep(time.Until(begin.Add(time.Duration(i) * interval)))
+			wg.Go(func() {
+				if _, err := js.Publish(context.Background(), name+".x", strconv.AppendInt(nil, time.Now().UnixNano(), 10)); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		for range total {
+			<-got
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(lats)
+	b.ReportMetric(float64(lats[len(lats)/2])/1e6, "p50-ms")
+	b.ReportMetric(float64(lats[len(lats)*99/100])/1e6, "p99-ms")
 }

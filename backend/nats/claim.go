@@ -32,6 +32,8 @@ type readyMsg struct {
 	runAt int64
 	id    string
 	gen   int64
+	// seq is the message's stream sequence (0: unknown).
+	seq uint64
 }
 
 // JobClaim takes up to Limit jobs of a queue. NATS has no priorities, so
@@ -56,7 +58,7 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	if p.Limit <= 0 {
 		return res, nil
 	}
-	q, _, err := b.getQueue(ctx, p.Queue)
+	q, pf, err := b.readQueueAndPrefetch(ctx, p)
 	if err != nil || q == nil || q.Paused {
 		return res, err
 	}
@@ -65,6 +67,8 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	for _, prio := range prios {
 		c, err := b.consumer(ctx, p.Queue, prio, false)
 		if err != nil {
+			first, _ := pf.take(prio)
+			b.handBack(ctx, first)
 			return res, err
 		}
 		if !c {
@@ -74,7 +78,8 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		subj := b.names.readySubject(p.Queue, prio)
 		for len(res.Jobs) < p.Limit {
 			need := p.Limit - len(res.Jobs)
-			msgs, err := b.fetchAvailable(ctx, name, subj, need)
+			first, pulled := pf.take(prio)
+			msgs, err := b.fetchAvailable(ctx, name, subj, need, first, pulled)
 			if err != nil {
 				return res, err
 			}
@@ -120,22 +125,36 @@ const (
 // first message) until the consumer caught up or confirmFor passed. This is
 // what makes jobs enqueued before a claim claimable by it, whatever the
 // server's load.
-func (b *Backend) fetchAvailable(ctx context.Context, consumer, subj string, n int) ([]readyMsg, error) {
-	var out []readyMsg
+func (b *Backend) fetchAvailable(ctx context.Context, consumer, subj string, n int, first []readyMsg, pulled bool) ([]readyMsg, error) {
+	out := first
 	var deadline time.Time
 	wait := time.Duration(0)
+	// pulled: this claim's first pull was made already (see prefetch.go).
+	got := len(first)
 	for len(out) < n {
-		msgs, err := b.fetchRetry(ctx, consumer, n-len(out), wait)
-		if err != nil {
-			b.handBack(ctx, out)
-			return nil, err
-		}
-		if len(msgs) > 0 {
+		if !pulled {
+			msgs, err := b.fetchRetry(ctx, consumer, n-len(out), wait)
+			if err != nil {
+				b.handBack(ctx, out)
+				return nil, err
+			}
 			out = append(out, msgs...)
-			wait = 0
-			continue
+			got = len(msgs)
+			if len(out) == n {
+				break
+			}
 		}
-		more, err := b.undelivered(ctx, consumer, subj)
+		pulled = false
+		// The pull came back short: it took everything the consumer had
+		// counted, so ask the stream at once whether more is there
+		// rather than pulling again.
+		var more bool
+		var err error
+		if got > 0 {
+			more, err = b.beyond(ctx, subj, maxSeq(out))
+		} else {
+			more, err = b.undelivered(ctx, consumer, subj)
+		}
 		if err != nil {
 			b.handBack(ctx, out)
 			return nil, err
@@ -148,6 +167,11 @@ func (b *Backend) fetchAvailable(ctx context.Context, consumer, subj string, n i
 			deadline = now.Add(confirmFor)
 		} else if now.After(deadline) {
 			break
+		}
+		if got > 0 {
+			// Messages arrived after the pull: pull again at once.
+			wait = 0
+			continue
 		}
 		wait = b.fetchWait
 		if wait == 0 {
@@ -170,7 +194,7 @@ func (b *Backend) fetchAvailable(ctx context.Context, consumer, subj string, n i
 func (b *Backend) undelivered(ctx context.Context, consumer, subj string) (bool, error) {
 	var (
 		info       *jetstream.ConsumerInfo
-		last       *jetstream.RawStreamMsg
+		last       uint64
 		ierr, lerr error
 		wg         sync.WaitGroup
 	)
@@ -181,17 +205,46 @@ func (b *Backend) undelivered(ctx context.Context, consumer, subj string) (bool,
 		}
 		ierr = err
 	})
-	wg.Go(func() { last, lerr = b.ready.GetLastMsgForSubject(ctx, subj) })
+	wg.Go(func() { last, lerr = b.lastSeq(ctx, subj) })
 	wg.Wait()
-	if errors.Is(lerr, jetstream.ErrMsgNotFound) || errors.Is(ierr, jetstream.ErrConsumerNotFound) {
-		// Nothing on the subject, or no consumer to deliver it (deleted
-		// under us): nothing this claim can wait for.
+	if errors.Is(ierr, jetstream.ErrConsumerNotFound) {
+		// No consumer to deliver it (deleted under us): nothing this
+		// claim can wait for.
 		return false, nil
 	}
 	if err := cmp.Or(ierr, lerr); err != nil {
 		return false, b.wrap("ready state "+consumer, err)
 	}
-	return last.Sequence > info.Delivered.Stream, nil
+	// last is 0 when nothing is on the subject.
+	return last > info.Delivered.Stream, nil
+}
+
+// beyond reports whether the ready stream holds a message of subj after
+// stream sequence seq, the last one a pull just delivered. The consumer
+// delivers in stream order (redeliveries aside, which the pull's caller
+// would not wait for either), so this is undelivered's question answered
+// with one cheap read instead of two: no consumer info is needed.
+func (b *Backend) beyond(ctx context.Context, subj string, seq uint64) (bool, error) {
+	if seq == 0 {
+		return true, nil // unknown: let the caller pull again
+	}
+	last, err := b.lastSeq(ctx, subj)
+	if err != nil {
+		return false, b.wrap("ready state "+subj, err)
+	}
+	return last > seq, nil
+}
+
+// maxSeq is the highest stream sequence among msgs (0 if any is unknown).
+func maxSeq(msgs []readyMsg) uint64 {
+	var m uint64
+	for _, r := range msgs {
+		if r.seq == 0 {
+			return 0
+		}
+		m = max(m, r.seq)
+	}
+	return m
 }
 
 // errBusy reports a pull refused because other pulls were waiting.
@@ -269,7 +322,11 @@ func (b *Backend) fetch(ctx context.Context, consumer string, n int, wait time.D
 				_ = m.Ack() // not ours: drop
 				continue
 			}
-			out = append(out, readyMsg{msg: m, runAt: ms, id: id, gen: gen})
+			rm := readyMsg{msg: m, runAt: ms, id: id, gen: gen}
+			if md, err := m.Metadata(); err == nil {
+				rm.seq = md.Sequence.Stream
+			}
+			out = append(out, rm)
 		case <-timeout.C:
 			return out, nil
 		case <-ctx.Done():

@@ -3,6 +3,7 @@ package nats
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -103,4 +104,40 @@ func decodeDirect(id string, m *natsio.Msg) entry {
 		return entry{err: fmt.Errorf("nats: decode job %s: %w", id, err)}
 	}
 	return entry{job: &sj.Job, gen: sj.Gen, rev: rev}
+}
+
+// lastSeq returns the stream sequence of the ready stream's last message on
+// subj (0 when it has none). It uses a direct get when the stream allows
+// them and has one replica (a direct get may be served by a lagging
+// replica, and this read must see every acknowledged publish), else the
+// stream API.
+func (b *Backend) lastSeq(ctx context.Context, subj string) (uint64, error) {
+	if !b.readyDirect {
+		last, err := b.ready.GetLastMsgForSubject(ctx, subj)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		return last.Sequence, nil
+	}
+	req, err := json.Marshal(struct {
+		LastBySubj string `json:"last_by_subj"`
+	}{subj})
+	if err != nil {
+		return 0, err
+	}
+	m, err := b.nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+b.names.readyStream(), req)
+	if err != nil {
+		return 0, err
+	}
+	switch st := m.Header.Get("Status"); st {
+	case "":
+	case "404":
+		return 0, nil
+	default:
+		return 0, fmt.Errorf("direct get: status %s %s", st, m.Header.Get("Description"))
+	}
+	return strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64)
 }

@@ -41,6 +41,9 @@ func (b *Backend) Migrate(ctx context.Context) error {
 			// Ready messages are dedup'd by nothing: duplicates are harmless
 			// (the record CAS decides), so keep the window small.
 			Duplicates: 2 * time.Minute,
+			// Claims read the last sequence of a subject with a
+			// direct get (lastSeq).
+			AllowDirect: true,
 		})
 		return err
 	})
@@ -65,6 +68,8 @@ func (b *Backend) bind(ctx context.Context) error {
 		return b.wrap("stream "+b.names.readyStream()+" (run Migrate)", err)
 	}
 	b.ready = s
+	cfg := s.CachedInfo().Config
+	b.readyDirect = cfg.AllowDirect && cfg.Replicas <= 1
 	return nil
 }
 

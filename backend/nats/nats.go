@@ -93,6 +93,12 @@ type Backend struct {
 	knownPrio sync.Map // string -> struct{}
 	// consumers remembers the pull consumers known to exist, by name.
 	consumers sync.Map // string -> struct{}
+	// top remembers each queue's highest priority, for a claim's first
+	// pull made beside its read of the queue record (prefetch.go).
+	top topPrio
+	// readyDirect: the ready stream answers direct gets and has one
+	// replica, so lastSeq may use them (set by bind).
+	readyDirect bool
 	// leases caches the record of each job this process holds running, so
 	// finish and extend skip a read when nobody else touched the record.
 	leases sync.Map // id -> *cached

@@ -1,0 +1,104 @@
+package nats
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"conveyor/backend"
+)
+
+// A claim needs the queue's record (paused flag, priorities) before it knows
+// which consumer to pull from: two round trips in a row, on the path of
+// every job's enqueue -> start latency. So a claim pulls from the queue's
+// top priority as the last claim of this process saw it WHILE it reads the
+// record. When the record confirms the guess (not paused, same top
+// priority: the usual case), the pulled messages are the claim's first
+// fetch; otherwise they are handed back and the claim goes on as if no
+// guess had been made. Order and pause are exactly as without the guess.
+
+// topPrio remembers, per queue, the highest priority of the queue record the
+// last claim of this process read.
+type topPrio struct {
+	m sync.Map // queue -> int
+}
+
+func (t *topPrio) load(queue string) (int, bool) {
+	v, ok := t.m.Load(queue)
+	if !ok {
+		return 0, false
+	}
+	return v.(int), true
+}
+
+func (t *topPrio) store(queue string, q *queueRec) {
+	if q == nil || len(q.Priorities) == 0 {
+		t.m.Delete(queue)
+		return
+	}
+	t.m.Store(queue, slices.Max(q.Priorities))
+}
+
+// prefetch is the outcome of the guessed first pull.
+type prefetch struct {
+	prio int
+	msgs []readyMsg
+	err  error
+	used bool
+}
+
+// readQueueAndPrefetch reads the queue record and, when a top priority is
+// remembered for the queue and its consumer is known to exist, pulls up to
+// n messages from it at the same time. The returned prefetch is nil when no
+// guess was made or the record did not confirm it (its messages were then
+// handed back).
+func (b *Backend) readQueueAndPrefetch(ctx context.Context, p *backend.JobClaimParams) (*queueRec, *prefetch, error) {
+	prio, ok := b.top.load(p.Queue)
+	if ok {
+		if _, known := b.consumers.Load(b.names.consumerName(p.Queue, prio)); !known {
+			ok = false
+		}
+	}
+	if !ok {
+		q, _, err := b.getQueue(ctx, p.Queue)
+		b.top.store(p.Queue, q)
+		return q, nil, err
+	}
+	pf := &prefetch{prio: prio}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		pf.msgs, pf.err = b.fetchRetry(ctx, b.names.consumerName(p.Queue, prio), p.Limit, 0)
+	})
+	q, _, err := b.getQueue(ctx, p.Queue)
+	wg.Wait()
+	b.top.store(p.Queue, q)
+	if pf.err != nil {
+		// No guess: the claim's own pull meets (and reports) a lasting
+		// failure.
+		pf = nil
+	}
+	if pf != nil && (err != nil || !confirms(q, prio)) {
+		b.handBack(ctx, pf.msgs)
+		pf = nil
+	}
+	if err != nil {
+		return q, nil, err
+	}
+	return q, pf, nil
+}
+
+// confirms reports whether a claim may use what it pulled from priority
+// prio: the queue exists, is not paused and prio is its highest priority.
+func confirms(q *queueRec, prio int) bool {
+	return q != nil && !q.Paused && len(q.Priorities) > 0 && slices.Max(q.Priorities) == prio
+}
+
+// take returns the messages pulled from priority prio, once, and whether
+// that pull was made (a nil prefetch made none).
+func (pf *prefetch) take(prio int) ([]readyMsg, bool) {
+	if pf == nil || pf.used || pf.prio != prio {
+		return nil, false
+	}
+	pf.used = true
+	return pf.msgs, true
+}
