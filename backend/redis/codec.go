@@ -90,14 +90,11 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if j.Queue == "" || strings.ContainsAny(j.Queue, "{}|") {
 		return nil, fmt.Errorf("enqueue: invalid queue name %q", j.Queue)
 	}
-	d, err := json.Marshal(staticData{
+	d := appendStatic(make([]byte, 0, 64), &staticData{
 		Kind: j.Kind, Priority: j.Priority, Timeout: int64(j.Timeout),
 		UniqueKey: j.UniqueKey, UniqueStates: j.UniqueStates, Tags: j.Tags,
 		EnqueuedAt: now.UnixNano(),
 	})
-	if err != nil {
-		return nil, fmt.Errorf("enqueue %s: encode: %w", j.ID, err)
-	}
 	us := ""
 	if j.UniqueKey != "" {
 		us = uniqueStatesString(j.UniqueStates)
@@ -116,28 +113,73 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 		j.UniqueKey, us, scheduled}, nil
 }
 
-// fieldsMap turns an HGETALL-form reply (field, value, ...) into a map.
-func fieldsMap(v []any) map[string]string {
-	m := make(map[string]string, len(v)/2)
-	for i := 0; i+1 < len(v); i += 2 {
-		f, _ := v[i].(string)
-		val, _ := v[i+1].(string)
-		m[f] = val
+// jobFields are the job hash fields decodeJob reads (see doc.go); an
+// absent field is "".
+type jobFields struct {
+	d, s, a, ma, r, res, e, pg, ft, lt, L, cr string
+}
+
+// set stores the value of the hash field name (unknown names are ignored).
+func (f *jobFields) set(name, val string) {
+	switch name {
+	case "d":
+		f.d = val
+	case "s":
+		f.s = val
+	case "a":
+		f.a = val
+	case "ma":
+		f.ma = val
+	case "r":
+		f.r = val
+	case "res":
+		f.res = val
+	case "e":
+		f.e = val
+	case "pg":
+		f.pg = val
+	case "ft":
+		f.ft = val
+	case "lt":
+		f.lt = val
+	case "L":
+		f.L = val
+	case "cr":
+		f.cr = val
 	}
-	return m
+}
+
+// fieldsFromPairs reads an HGETALL-form reply (field, value, ...).
+func fieldsFromPairs(v []any) *jobFields {
+	f := &jobFields{}
+	for i := 0; i+1 < len(v); i += 2 {
+		name, _ := v[i].(string)
+		val, _ := v[i+1].(string)
+		f.set(name, val)
+	}
+	return f
+}
+
+// fieldsFromMap reads an HGETALL reply as go-redis returns it.
+func fieldsFromMap(m map[string]string) *jobFields {
+	f := &jobFields{}
+	for name, val := range m {
+		f.set(name, val)
+	}
+	return f
 }
 
 // decodeJob builds a Job from its hash fields.
-func decodeJob(id, queue string, f map[string]string) (*backend.Job, error) {
-	dj, args, meta, err := decodeStatic(f["d"])
+func decodeJob(id, queue string, f *jobFields) (*backend.Job, error) {
+	dj, args, meta, err := decodeStatic(f.d)
 	if err != nil {
 		return nil, fmt.Errorf("decode job %s: %w", id, err)
 	}
 	var d staticData
-	if err := json.Unmarshal([]byte(dj), &d); err != nil {
+	if err := parseStatic(dj, &d); err != nil {
 		return nil, fmt.Errorf("decode job %s: %w", id, err)
 	}
-	started, rest, _ := strings.Cut(f["L"], "|")
+	started, rest, _ := strings.Cut(f.L, "|")
 	expires, owner, _ := strings.Cut(rest, "|")
 	j := &backend.Job{
 		ID:              id,
@@ -145,31 +187,31 @@ func decodeJob(id, queue string, f map[string]string) (*backend.Job, error) {
 		Queue:           queue,
 		Args:            rawOrNil(args),
 		Priority:        d.Priority,
-		State:           backend.JobState(f["s"]),
-		Attempt:         atoi(f["a"]),
-		MaxAttempts:     atoi(f["ma"]),
+		State:           backend.JobState(f.s),
+		Attempt:         atoi(f.a),
+		MaxAttempts:     atoi(f.ma),
 		Timeout:         time.Duration(d.Timeout),
-		RunAt:           parseNs(f["r"]),
+		RunAt:           parseNs(f.r),
 		UniqueKey:       d.UniqueKey,
 		UniqueStates:    d.UniqueStates,
 		Tags:            d.Tags,
 		Meta:            rawOrNil(meta),
 		EnqueuedAt:      time.Unix(0, d.EnqueuedAt).UTC(),
 		StartedAt:       parseNs(started),
-		FinishedAt:      parseNs(f["ft"]),
+		FinishedAt:      parseNs(f.ft),
 		LeaseOwner:      owner,
-		LeaseToken:      f["lt"],
+		LeaseToken:      f.lt,
 		LeaseExpiresAt:  parseNs(expires),
-		CancelRequested: f["cr"] == "1",
+		CancelRequested: f.cr == "1",
 	}
 	if j.State != backend.StateRunning {
 		// Lease fields are left behind when a job stops running.
 		j.LeaseOwner, j.LeaseToken, j.LeaseExpiresAt = "", "", time.Time{}
 	}
-	j.Result = rawOrNil(f["res"])
-	j.Progress = rawOrNil(f["pg"])
-	if v := f["e"]; v != "" {
-		if err := json.Unmarshal([]byte(v), &j.Errors); err != nil {
+	j.Result = rawOrNil(f.res)
+	j.Progress = rawOrNil(f.pg)
+	if f.e != "" {
+		if err := json.Unmarshal([]byte(f.e), &j.Errors); err != nil {
 			return nil, fmt.Errorf("decode job %s errors: %w", id, err)
 		}
 	}
@@ -214,6 +256,6 @@ func kindOf(static string) string {
 		return ""
 	}
 	var d staticData
-	_ = json.Unmarshal([]byte(dj), &d)
+	_ = parseStatic(dj, &d)
 	return d.Kind
 }

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -17,219 +16,9 @@ import (
 	"conveyor/backend"
 )
 
-// coalesceMax is the largest enqueue that may share a script call with
-// concurrent ones; bigger batches go out on their own.
-const coalesceMax = 64
-
-// enqueueReq is one JobEnqueue call waiting for a shared script call.
-type enqueueReq struct {
-	jobs   []*backend.JobInsert
-	values [][]any // per job, from enqueueValues
-	res    []backend.EnqueueOutcome
-	err    error
-	done   chan struct{}
-}
-
-// coalescer groups concurrent small enqueues (group commit): the first
-// caller sends its jobs at once; callers that arrive while a call is in
-// flight queue up and go together in the next call. A lone enqueue waits
-// for nothing; under concurrency one round trip and one script run carry
-// many enqueues, which is where single-enqueue throughput comes from. Every
-// caller still returns only after its own jobs are stored.
-type coalescer struct {
-	mu      sync.Mutex
-	pending []*enqueueReq
-	busy    bool
-}
-
-// JobEnqueue implements backend.Jobs: one enqueue script call per queue,
-// which stores the jobs, indexes them, enforces unique keys and publishes
-// the wake-up. Small enqueues from concurrent callers share calls (see
-// coalescer). A single-queue call is one EVALSHA; several queues, or a queue
-// due to be (re-)added to the queues set (see registerQueue), go out in one
-// pipelined round trip.
-func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (*backend.JobEnqueueResult, error) {
-	if err := b.check(); err != nil {
-		return nil, err
-	}
-	now := now(p.Now)
-	r := &enqueueReq{jobs: p.Jobs, values: make([][]any, len(p.Jobs)), res: make([]backend.EnqueueOutcome, len(p.Jobs))}
-	for i, j := range p.Jobs {
-		v, err := enqueueValues(j, now)
-		if err != nil {
-			return nil, fmt.Errorf("enqueue: job %d: %w", i, err)
-		}
-		r.values[i] = v
-	}
-	if len(p.Jobs) == 0 {
-		return &backend.JobEnqueueResult{Jobs: r.res}, nil
-	}
-	if len(p.Jobs) > coalesceMax {
-		b.enqueueGroup(ctx, []*enqueueReq{r})
-		return r.result()
-	}
-	r.done = make(chan struct{})
-	b.co.mu.Lock()
-	b.co.pending = append(b.co.pending, r)
-	if b.co.busy {
-		b.co.mu.Unlock()
-		select {
-		case <-r.done:
-			return r.result()
-		case <-ctx.Done():
-			return nil, fmt.Errorf("enqueue: %w (the jobs may still be stored)", ctx.Err())
-		}
-	}
-	b.co.busy = true
-	batch := b.co.pending
-	b.co.pending = nil
-	b.co.mu.Unlock()
-	gctx := ctx
-	if len(batch) > 1 {
-		gctx = context.WithoutCancel(ctx) // others' jobs ride on this call
-	}
-	b.enqueueGroup(gctx, batch)
-	b.co.mu.Lock()
-	if len(b.co.pending) > 0 {
-		b.co.mu.Unlock()
-		go b.flushEnqueues() // hand the queue on; this caller is done
-	} else {
-		b.co.busy = false
-		b.co.mu.Unlock()
-	}
-	return r.result()
-}
-
-func (r *enqueueReq) result() (*backend.JobEnqueueResult, error) {
-	if r.err != nil {
-		return nil, r.err
-	}
-	return &backend.JobEnqueueResult{Jobs: r.res}, nil
-}
-
-// flushEnqueues sends queued enqueues until none are left.
-func (b *Backend) flushEnqueues() {
-	for {
-		b.co.mu.Lock()
-		batch := b.co.pending
-		b.co.pending = nil
-		if len(batch) == 0 {
-			b.co.busy = false
-			b.co.mu.Unlock()
-			return
-		}
-		b.co.mu.Unlock()
-		b.enqueueGroup(context.Background(), batch)
-	}
-}
-
-// enqueueGroup stores the jobs of several requests in one round trip (one
-// script call per queue) and fills in each request's outcomes or error.
-func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
-	type pos struct {
-		req *enqueueReq
-		i   int
-	}
-	var queues []string
-	byQueue := map[string][]pos{}
-	for _, r := range reqs {
-		for i, j := range r.jobs {
-			if _, ok := byQueue[j.Queue]; !ok {
-				queues = append(queues, j.Queue)
-			}
-			byQueue[j.Queue] = append(byQueue[j.Queue], pos{r, i})
-		}
-	}
-	argsByQueue := make([][]any, len(queues))
-	var newQueues []any
-	for qi, q := range queues {
-		ps := byQueue[q]
-		args := b.commonArgs(q, 10*len(ps))
-		for _, p := range ps {
-			args = append(args, p.req.values[p.i]...)
-		}
-		argsByQueue[qi] = args
-		if b.registerQueue(q) {
-			newQueues = append(newQueues, q)
-		}
-	}
-	fail := func(err error) {
-		for _, r := range reqs {
-			r.err = err
-			if r.done != nil {
-				close(r.done)
-			}
-		}
-	}
-	scripts := make([]*goredis.Cmd, len(queues))
-	var err error
-	if len(queues) == 1 && len(newQueues) == 0 {
-		scripts[0] = b.run(ctx, scriptEnqueue, queues[0], argsByQueue[0])
-		err = scripts[0].Err()
-	} else {
-		_, err = b.pipeline(ctx, func(pipe goredis.Pipeliner) {
-			if len(newQueues) > 0 {
-				pipe.SAdd(ctx, b.k.queues(), newQueues...)
-			}
-			for qi, q := range queues {
-				scripts[qi] = scriptEnqueue.EvalSha(ctx, pipe, b.queueKeys(q), argsByQueue[qi]...)
-			}
-		})
-	}
-	if err != nil {
-		for _, q := range newQueues {
-			b.queueSeen.Delete(q)
-		}
-		fail(fmt.Errorf("enqueue: %w", err))
-		return
-	}
-	for qi, q := range queues {
-		vals, err := scripts[qi].Slice()
-		ps := byQueue[q]
-		if err == nil && len(vals) != 2*len(ps) {
-			err = fmt.Errorf("script returned %d values for %d jobs", len(vals), len(ps))
-		}
-		if err != nil {
-			fail(fmt.Errorf("enqueue: %w", err))
-			return
-		}
-		for n, p := range ps {
-			state, _ := vals[2*n].(string)
-			holder, _ := vals[2*n+1].(string)
-			out := backend.EnqueueOutcome{ID: p.req.jobs[p.i].ID, State: backend.JobState(state)}
-			if holder != "" {
-				out.ID, out.Duplicate = holder, true
-			}
-			b.idQueue.put(out.ID, q) // the holder is in the same queue
-			p.req.res[p.i] = out
-		}
-	}
-	for _, r := range reqs {
-		if r.done != nil {
-			close(r.done)
-		}
-	}
-}
-
 // claimFields are the job hash fields claim.lua returns for each job after
 // id, token number and previous attempt, in its order.
 var claimFields = []string{"d", "ma", "r", "e", "res", "pg", "cr"}
-
-// queueRefresh is how often a process re-adds a queue it enqueues to to the
-// queues set: often enough that a set deleted under a running process (keys
-// removed by hand) heals within seconds, rarely enough to cost nothing.
-const queueRefresh = 5 * time.Second
-
-// registerQueue reports whether an enqueue should add queue to the
-// queues set (first time in this process, or not within queueRefresh).
-func (b *Backend) registerQueue(queue string) bool {
-	wall := time.Now() // process-local bookkeeping, not job logic: the wall clock is right here
-	if last, ok := b.queueSeen.Load(queue); ok && wall.Sub(last.(time.Time)) < queueRefresh {
-		return false
-	}
-	b.queueSeen.Store(queue, wall)
-	return true
-}
 
 // JobClaim implements backend.Jobs with one script call.
 func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {
@@ -265,11 +54,12 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		if err != nil {
 			return nil, fmt.Errorf("claim from %s: job %s: bad attempt %q", p.Queue, id, prev)
 		}
-		f := make(map[string]string, 16)
+		f := &jobFields{s: string(backend.StateRunning), a: strconv.FormatInt(attempt+1, 10),
+			lt: tokenBase + strconv.FormatInt(n, 10), L: lease}
 		for k, name := range claimFields {
-			f[name], _ = arr[3+k].(string)
+			v, _ := arr[3+k].(string)
+			f.set(name, v)
 		}
-		f["s"], f["a"], f["lt"], f["L"] = string(backend.StateRunning), strconv.FormatInt(attempt+1, 10), tokenBase+strconv.FormatInt(n, 10), lease
 		j, err := decodeJob(id, p.Queue, f)
 		if err != nil {
 			return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
@@ -555,7 +345,7 @@ func (b *Backend) JobGet(ctx context.Context, p *backend.JobGetParams) (*backend
 	if len(f) == 0 {
 		return nil, fmt.Errorf("job %s: %w", p.ID, backend.ErrNotFound)
 	}
-	return decodeJob(p.ID, q, f)
+	return decodeJob(p.ID, q, fieldsFromMap(f))
 }
 
 // jobAction runs one of the single-job scripts (cancel, retry) that reply
@@ -582,7 +372,7 @@ func (b *Backend) jobAction(ctx context.Context, what string, s *goredis.Script,
 		return nil, fmt.Errorf("%s job %s in state %s: %w", what, id, state, backend.ErrWrongState)
 	}
 	arr, _ := vals[1].([]any)
-	return decodeJob(id, q, fieldsMap(arr))
+	return decodeJob(id, q, fieldsFromPairs(arr))
 }
 
 // JobCancel implements backend.Jobs.
@@ -730,7 +520,7 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 			if len(f) == 0 {
 				continue // deleted meanwhile
 			}
-			j, err := decodeJob(r.id, r.queue, f)
+			j, err := decodeJob(r.id, r.queue, fieldsFromMap(f))
 			if err != nil {
 				// One unreadable record (written by hand, or by an older
 				// layout) must not make every listing fail; JobGet still

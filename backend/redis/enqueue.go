@@ -1,0 +1,147 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"conveyor/backend"
+)
+
+// JobEnqueue implements backend.Jobs: one enqueue script call per queue,
+// which stores the jobs, indexes them, enforces unique keys and publishes
+// the wake-up. Small enqueues from concurrent callers share calls (see
+// coalescer). A single-queue call is one EVALSHA; several queues, or a queue
+// due to be (re-)added to the queues set (see registerQueue), go out in one
+// pipelined round trip.
+func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (*backend.JobEnqueueResult, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	now := now(p.Now)
+	r := &enqueueReq{jobs: p.Jobs, values: make([][]any, len(p.Jobs)), res: make([]backend.EnqueueOutcome, len(p.Jobs))}
+	for i, j := range p.Jobs {
+		v, err := enqueueValues(j, now)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue: job %d: %w", i, err)
+		}
+		r.values[i] = v
+	}
+	if len(p.Jobs) == 0 {
+		return &backend.JobEnqueueResult{Jobs: r.res}, nil
+	}
+	if len(p.Jobs) > coalesceMax {
+		b.enqueueGroup(ctx, []*enqueueReq{r})
+		return r.result()
+	}
+	if err := b.co.submit(ctx, r); err != nil {
+		return nil, err
+	}
+	return r.result()
+}
+
+// enqueueGroup stores the jobs of several requests in one round trip (one
+// script call per queue) and fills in each request's outcomes or error.
+func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
+	type pos struct {
+		req *enqueueReq
+		i   int
+	}
+	var queues []string
+	byQueue := map[string][]pos{}
+	for _, r := range reqs {
+		for i, j := range r.jobs {
+			if _, ok := byQueue[j.Queue]; !ok {
+				queues = append(queues, j.Queue)
+			}
+			byQueue[j.Queue] = append(byQueue[j.Queue], pos{r, i})
+		}
+	}
+	argsByQueue := make([][]any, len(queues))
+	var newQueues []any
+	for qi, q := range queues {
+		ps := byQueue[q]
+		args := b.commonArgs(q, 10*len(ps))
+		for _, p := range ps {
+			args = append(args, p.req.values[p.i]...)
+		}
+		argsByQueue[qi] = args
+		if b.registerQueue(q) {
+			newQueues = append(newQueues, q)
+		}
+	}
+	fail := func(err error) {
+		for _, r := range reqs {
+			r.err = err
+			if r.done != nil {
+				close(r.done)
+			}
+		}
+	}
+	scripts := make([]*goredis.Cmd, len(queues))
+	var err error
+	if len(queues) == 1 && len(newQueues) == 0 {
+		scripts[0] = b.run(ctx, scriptEnqueue, queues[0], argsByQueue[0])
+		err = scripts[0].Err()
+	} else {
+		_, err = b.pipeline(ctx, func(pipe goredis.Pipeliner) {
+			if len(newQueues) > 0 {
+				pipe.SAdd(ctx, b.k.queues(), newQueues...)
+			}
+			for qi, q := range queues {
+				scripts[qi] = scriptEnqueue.EvalSha(ctx, pipe, b.queueKeys(q), argsByQueue[qi]...)
+			}
+		})
+	}
+	if err != nil {
+		for _, q := range newQueues {
+			b.queueSeen.Delete(q)
+		}
+		fail(fmt.Errorf("enqueue: %w", err))
+		return
+	}
+	for qi, q := range queues {
+		vals, err := scripts[qi].Slice()
+		ps := byQueue[q]
+		if err == nil && len(vals) != 2*len(ps) {
+			err = fmt.Errorf("script returned %d values for %d jobs", len(vals), len(ps))
+		}
+		if err != nil {
+			fail(fmt.Errorf("enqueue: %w", err))
+			return
+		}
+		for n, p := range ps {
+			state, _ := vals[2*n].(string)
+			holder, _ := vals[2*n+1].(string)
+			out := backend.EnqueueOutcome{ID: p.req.jobs[p.i].ID, State: backend.JobState(state)}
+			if holder != "" {
+				out.ID, out.Duplicate = holder, true
+			}
+			b.idQueue.put(out.ID, q) // the holder is in the same queue
+			p.req.res[p.i] = out
+		}
+	}
+	for _, r := range reqs {
+		if r.done != nil {
+			close(r.done)
+		}
+	}
+}
+
+// queueRefresh is how often a process re-adds a queue it enqueues to to the
+// queues set: often enough that a set deleted under a running process (keys
+// removed by hand) heals within seconds, rarely enough to cost nothing.
+const queueRefresh = 5 * time.Second
+
+// registerQueue reports whether an enqueue should add queue to the
+// queues set (first time in this process, or not within queueRefresh).
+func (b *Backend) registerQueue(queue string) bool {
+	wall := time.Now() // process-local bookkeeping, not job logic: the wall clock is right here
+	if last, ok := b.queueSeen.Load(queue); ok && wall.Sub(last.(time.Time)) < queueRefresh {
+		return false
+	}
+	b.queueSeen.Store(queue, wall)
+	return true
+}
