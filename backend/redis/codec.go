@@ -160,15 +160,6 @@ func fieldsFromPairs(v []any) *jobFields {
 	return f
 }
 
-// fieldsFromMap reads an HGETALL reply as go-redis returns it.
-func fieldsFromMap(m map[string]string) *jobFields {
-	f := &jobFields{}
-	for name, val := range m {
-		f.set(name, val)
-	}
-	return f
-}
-
 // decodeJob builds a Job from its hash fields.
 func decodeJob(id, queue string, f *jobFields) (*backend.Job, error) {
 	dj, args, meta, err := decodeStatic(f.d)

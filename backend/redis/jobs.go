@@ -338,14 +338,18 @@ func (b *Backend) JobGet(ctx context.Context, p *backend.JobGetParams) (*backend
 	if err != nil {
 		return nil, err
 	}
-	f, err := b.rdb.HGetAll(ctx, b.k.job(q, p.ID)).Result()
+	vals, err := b.run(ctx, scriptJobGet, q, append(b.commonArgs(q, 1), p.ID)).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("get job %s: %w", p.ID, err)
 	}
-	if len(f) == 0 {
+	var h []any
+	if len(vals) == 1 {
+		h, _ = vals[0].([]any)
+	}
+	if len(h) == 0 {
 		return nil, fmt.Errorf("job %s: %w", p.ID, backend.ErrNotFound)
 	}
-	return decodeJob(p.ID, q, fieldsFromMap(f))
+	return decodeJob(p.ID, q, fieldsFromPairs(h))
 }
 
 // jobAction runs one of the single-job scripts (cancel, retry) that reply
@@ -505,22 +509,21 @@ func (b *Backend) JobList(ctx context.Context, p *backend.JobListParams) (*backe
 		}
 		refs = slices.DeleteFunc(refs, func(r ref) bool { return r.id < boundary })
 		slices.SortFunc(refs, func(a, b ref) int { return strings.Compare(b.id, a.id) })
-		cmds := make([]*goredis.MapStringStringCmd, len(refs))
-		if len(refs) > 0 {
-			if _, err := b.pipeline(ctx, func(pipe goredis.Pipeliner) {
-				for i, r := range refs {
-					cmds[i] = pipe.HGetAll(ctx, b.k.job(r.queue, r.id))
-				}
-			}); err != nil {
-				return nil, fmt.Errorf("list jobs: %w", err)
-			}
+		ids := make([]string, len(refs))
+		queueOf := make([]string, len(refs))
+		for i, r := range refs {
+			ids[i], queueOf[i] = r.id, r.queue
+		}
+		records, err := b.readJobs(ctx, ids, queueOf)
+		if err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
 		}
 		for i, r := range refs {
-			f := cmds[i].Val()
-			if len(f) == 0 {
+			f := records[i]
+			if f == nil {
 				continue // deleted meanwhile
 			}
-			j, err := decodeJob(r.id, r.queue, fieldsFromMap(f))
+			j, err := decodeJob(r.id, r.queue, f)
 			if err != nil {
 				// One unreadable record (written by hand, or by an older
 				// layout) must not make every listing fail; JobGet still

@@ -303,17 +303,19 @@ func TestFinishFencing(t *testing.T) {
 	require.Empty(t, res.LeaseLost)
 }
 
-// TestMigrateLayout: a version-1 prefix (running-set members were plain IDs)
-// is upgraded in place; an unknown version is refused.
+// TestMigrateLayout: version-1 (running-set members were plain IDs) and
+// version-2 prefixes are upgraded in place; an unknown version is refused.
 func TestMigrateLayout(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := t.Context()
-	require.NoError(t, b.rdb.Set(ctx, b.k.schema(), "1", 0).Err())
-	require.NoError(t, b.Migrate(ctx))
-	v, err := b.rdb.Get(ctx, b.k.schema()).Result()
-	require.NoError(t, err)
-	require.Equal(t, schemaVersion, v)
+	for _, old := range []string{"1", "2"} {
+		require.NoError(t, b.rdb.Set(ctx, b.k.schema(), old, 0).Err())
+		require.NoError(t, b.Migrate(ctx))
+		v, err := b.rdb.Get(ctx, b.k.schema()).Result()
+		require.NoError(t, err)
+		require.Equal(t, schemaVersion, v, "upgraded from %s", old)
+	}
 	require.NoError(t, b.rdb.Set(ctx, b.k.schema(), "99", 0).Err())
 	require.ErrorContains(t, b.Migrate(ctx), "layout version 99")
 	require.NoError(t, b.rdb.Set(ctx, b.k.schema(), schemaVersion, 0).Err())

@@ -196,12 +196,20 @@ func (b *Backend) Ping(ctx context.Context) error {
 	return nil
 }
 
-// schemaVersion is the data layout version Migrate records. Version 2 names
-// running jobs "RANDOM.N|ID" in the running set (version 1: ID); Migrate
-// upgrades a version-1 prefix in place, as nothing else changed: a job
-// claimed before the upgrade and finished after it reports its lease lost
-// and is handed back by JobRescue when its lease expires.
-const schemaVersion = "2"
+// schemaVersion is the data layout version Migrate records. Version 2
+// named running jobs "RANDOM.N|ID" in the running set (version 1: ID).
+// Version 3 lets finish record a plain completion without writing the job
+// hash (see finish.lua): the hash keeps saying running and readers consult
+// the completed set. Migrate upgrades a version-1 or -2 prefix in place, as
+// their data reads the same under version 3 (a job claimed under version 1
+// and finished after the upgrade reports its lease lost and is handed back
+// by JobRescue when its lease expires); builds that know only version 2
+// refuse a version-3 prefix, since they would read such jobs as running.
+const schemaVersion = "3"
+
+// upgradable are the layout versions Migrate accepts: none (a new prefix),
+// the older ones it upgrades in place, and its own.
+var upgradable = map[string]bool{"": true, "1": true, "2": true, schemaVersion: true}
 
 // Migrate implements backend.Lifecycle: it loads the scripts and records the
 // layout version. Redis has no schema, so this is idempotent and cheap.
@@ -216,7 +224,7 @@ func (b *Backend) Migrate(ctx context.Context) error {
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return fmt.Errorf("read layout version: %w", err)
 	}
-	if cur != "" && cur != "1" && cur != schemaVersion {
+	if !upgradable[cur] {
 		return fmt.Errorf("redis backend: prefix %q holds layout version %s, this build knows %s", b.k.prefix, cur, schemaVersion)
 	}
 	if err := b.rdb.Set(ctx, b.k.schema(), schemaVersion, 0).Err(); err != nil {

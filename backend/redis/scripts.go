@@ -29,6 +29,7 @@ var (
 	scriptEnqueue      = mustScript("enqueue")
 	scriptClaim        = mustScript("claim")
 	scriptFinish       = mustScript("finish")
+	scriptJobGet       = mustScript("job_get")
 	scriptLeaseExtend  = mustScript("lease_extend")
 	scriptRescue       = mustScript("rescue")
 	scriptPromote      = mustScript("promote")
@@ -42,7 +43,7 @@ var (
 	scriptRecordDelete = mustScript("record_delete")
 
 	allScripts = []*goredis.Script{
-		scriptEnqueue, scriptClaim, scriptFinish, scriptLeaseExtend, scriptRescue, scriptPromote,
+		scriptEnqueue, scriptClaim, scriptFinish, scriptJobGet, scriptLeaseExtend, scriptRescue, scriptPromote,
 		scriptCancel, scriptRetry, scriptDelete, scriptPurge, scriptPrune, scriptQueueStats,
 		scriptRecordPut, scriptRecordDelete,
 	}

@@ -80,19 +80,18 @@ func TestStaticFallback(t *testing.T) {
 	}
 }
 
-// TestJobFieldsSources: the HGETALL pair form and map form fill the same
-// fields, and unknown fields are ignored.
+// TestJobFieldsSources: the HGETALL pair form fills every field, unknown
+// fields are ignored, and a field named twice keeps its last value (how
+// job_get.lua overrides the state of a short-form completion).
 func TestJobFieldsSources(t *testing.T) {
 	t.Parallel()
 	names := []string{"d", "s", "a", "ma", "r", "res", "e", "pg", "ft", "lt", "L", "cr", "other"}
 	var pairs []any
-	m := map[string]string{}
 	for _, n := range names {
 		pairs = append(pairs, n, "v-"+n)
-		m[n] = "v-" + n
 	}
-	want := &jobFields{d: "v-d", s: "v-s", a: "v-a", ma: "v-ma", r: "v-r", res: "v-res", e: "v-e", pg: "v-pg",
+	pairs = append(pairs, "s", "completed")
+	want := &jobFields{d: "v-d", s: "completed", a: "v-a", ma: "v-ma", r: "v-r", res: "v-res", e: "v-e", pg: "v-pg",
 		ft: "v-ft", lt: "v-lt", L: "v-L", cr: "v-cr"}
 	require.Equal(t, want, fieldsFromPairs(pairs))
-	require.Equal(t, want, fieldsFromMap(m))
 }

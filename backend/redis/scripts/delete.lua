@@ -10,6 +10,9 @@ local s = f[1]
 if not s then
   return 0
 end
+if s == 'running' and redis.call('ZSCORE', KEYS[5], id) then
+  s = 'completed' -- a short-form completion (see finish.lua)
+end
 if s == 'running' then
   return 2
 end

@@ -30,6 +30,9 @@ for i = 4, #ARGV, 10 do
     local members = redis.call('SMEMBERS', up .. ukey)
     for _, m in ipairs(members) do
       local f = redis.call('HMGET', jp .. m, 's', 'us')
+      if f[1] == 'running' and redis.call('ZSCORE', KEYS[5], m) then
+        f[1] = 'completed' -- a short-form completion (see finish.lua)
+      end
       if not f[1] then
         redis.call('SREM', up .. ukey, m)
       elseif string.find(f[2] or '', ',' .. f[1] .. ',', 1, true) then

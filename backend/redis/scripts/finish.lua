@@ -4,11 +4,16 @@
 -- Fencing reads no job hash: a job runs under token "QUEUE|RANDOM.N" exactly
 -- while the queue's running set holds the member "RANDOM.N|ID" (claim adds
 -- it; finish and rescue remove it), so one ZMSCORE checks the whole batch.
--- The common outcome (completed, no result, no error) then costs one HSET
--- per job. The lease fields are left in place: they mean nothing once the
--- state is not running, and readers ignore them then; a final outcome
--- clears the cancel-requested flag by setting it to '' (readers take only
--- '1' as set), in the same HSET, rather than reading it first.
+-- The common outcome (completed, no result, no error: the short form)
+-- writes no job hash at all: the job only moves from the running set to
+-- the completed set, whose score is its finished_at. Its hash keeps saying
+-- running; every reader takes "hash says running and the completed set
+-- holds the ID" as completed (job_get.lua, enqueue's unique check, cancel,
+-- retry, delete). That saves the server one HSET per job, a quarter of the
+-- cost of a claim plus finish. Other outcomes write the hash; the lease
+-- fields are left in place there (readers ignore them unless running), and
+-- a final outcome clears the cancel-requested flag by setting it to ''
+-- (readers take only '1' as set) in the same HSET rather than reading it.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
 --   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
@@ -45,6 +50,60 @@ for i = 1, #members, 1000 do
   end
 end
 local adds = { {}, {}, {}, {}, {}, {}, {} } -- per KEYS index: score, member pairs
+-- long records the outcome whose 7 values start at ARGV[i] in the job hash
+-- and queues the job's move to the set of its new state.
+local function long(id, i)
+  local k = jp .. id
+  local oc, res, err = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local h
+  local set = final_set[oc]
+  if set then
+    h = { 's', oc, 'ft', now_ns, 'cr', '' }
+    if res ~= '' then
+      h[#h + 1] = 'res'
+      h[#h + 1] = res
+    end
+    adds[set][#adds[set] + 1] = now_us
+    adds[set][#adds[set] + 1] = id
+  else
+    local run_ns, run_us, run_rs = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+    h = { 'r', run_ns, 'rs', run_rs }
+    if oc == 'retry' then
+      set = 3
+    else -- snoozed
+      h[#h + 1] = 'a'
+      h[#h + 1] = tonumber(redis.call('HGET', k, 'a')) - 1
+      if tonumber(run_us) <= tonumber(now_us) then
+        set = 1
+      else
+        set = 2
+      end
+    end
+    local states = { 'queued', 'scheduled', 'retrying' }
+    h[#h + 1] = 's'
+    h[#h + 1] = states[set]
+    if set == 1 then
+      adds[1][#adds[1] + 1] = -tonumber(redis.call('HGET', k, 'p'))
+      adds[1][#adds[1] + 1] = run_rs .. id
+    else
+      adds[set][#adds[set] + 1] = run_us
+      adds[set][#adds[set] + 1] = id
+    end
+  end
+  if err ~= '' then
+    -- Read only when needed: the common (completed) path reads nothing.
+    local e = redis.call('HGET', k, 'e')
+    if not e or e == '' then
+      e = '[' .. err .. ']'
+    else
+      e = string.sub(e, 1, -2) .. ',' .. err .. ']'
+    end
+    h[#h + 1] = 'e'
+    h[#h + 1] = e
+  end
+  redis.call('HSET', k, unpack(h))
+end
+local completed = adds[5]
 local done = {}
 local seen = {}
 local lost = {}
@@ -55,59 +114,13 @@ for n, m in ipairs(members) do
   else
     seen[m] = true
     done[#done + 1] = m
-    local k = jp .. id
     local i = long_at[n]
-    local oc, res, err = 'completed', '', ''
     if i then
-      oc, res, err = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+      long(id, i)
+    else -- the short form: no job hash write (see above)
+      completed[#completed + 1] = now_us
+      completed[#completed + 1] = id
     end
-    local h
-    local set = final_set[oc]
-    if set then
-      h = { 's', oc, 'ft', now_ns, 'cr', '' }
-      if res ~= '' then
-        h[#h + 1] = 'res'
-        h[#h + 1] = res
-      end
-      adds[set][#adds[set] + 1] = now_us
-      adds[set][#adds[set] + 1] = id
-    else
-      local run_ns, run_us, run_rs = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
-      h = { 'r', run_ns, 'rs', run_rs }
-      if oc == 'retry' then
-        set = 3
-      else -- snoozed
-        h[#h + 1] = 'a'
-        h[#h + 1] = tonumber(redis.call('HGET', k, 'a')) - 1
-        if tonumber(run_us) <= tonumber(now_us) then
-          set = 1
-        else
-          set = 2
-        end
-      end
-      local states = { 'queued', 'scheduled', 'retrying' }
-      h[#h + 1] = 's'
-      h[#h + 1] = states[set]
-      if set == 1 then
-        adds[1][#adds[1] + 1] = -tonumber(redis.call('HGET', k, 'p'))
-        adds[1][#adds[1] + 1] = run_rs .. id
-      else
-        adds[set][#adds[set] + 1] = run_us
-        adds[set][#adds[set] + 1] = id
-      end
-    end
-    if err ~= '' then
-      -- Read only when needed: the common (completed) path reads nothing.
-      local e = redis.call('HGET', k, 'e')
-      if not e or e == '' then
-        e = '[' .. err .. ']'
-      else
-        e = string.sub(e, 1, -2) .. ',' .. err .. ']'
-      end
-      h[#h + 1] = 'e'
-      h[#h + 1] = e
-    end
-    redis.call('HSET', k, unpack(h))
   end
 end
 local function bulk(cmd, key, list)

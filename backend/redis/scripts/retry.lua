@@ -14,6 +14,9 @@ local s = f[1]
 if not s then
   return { 0 }
 end
+if s == 'running' and redis.call('ZSCORE', KEYS[5], id) then
+  s = 'completed' -- a short-form completion (see finish.lua)
+end
 if s == 'completed' then
   redis.call('ZREM', KEYS[5], id)
 elseif s == 'failed' then
