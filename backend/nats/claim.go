@@ -370,7 +370,7 @@ func (b *Backend) claimFrom(ctx context.Context, msgs []readyMsg, need int, p *b
 				continue
 			}
 			inBatch[m.id] = true
-			steps = append(steps, &step{id: m.id, apply: apply})
+			steps = append(steps, &step{id: m.id, apply: apply, seed: carried(m.msg, m.id, m.gen)})
 			used = append(used, m)
 		}
 		err = b.transition(ctx, steps)

@@ -18,7 +18,14 @@
 // Ready jobs: the work-queue stream <P>_ready carries one small message per
 // job that became queued ("<run_at ms> <id> <generation>"), on subject
 // <P>.ready.<queue hash>.<priority>, with one durable pull consumer per
-// (queue, priority). A claim reads the queue's record (<P>_queues: paused
+// (queue, priority). The message an enqueue publishes also carries the
+// record it announces and its revision, in headers (Conveyor-Job,
+// Conveyor-Rev; records up to 8 KiB), so the claim of a freshly enqueued
+// job is a compare-and-set write with no read; messages without them
+// (transitions back to queued, purge, bigger records) are claimed with a
+// read first. A carried record that is stale (the job was cancelled,
+// deleted or claimed since) only costs the claim a failed compare-and-set
+// and a re-read. A claim reads the queue's record (<P>_queues: paused
 // flag, priorities in use) and pulls from the highest priority first: NATS
 // has no priorities, so each priority level is its own subject. Within one
 // priority it fetches as many messages as it needs, orders them by run_at
@@ -56,11 +63,19 @@
 // acknowledged. A crash in between leaves a stale message or key, which
 // claims and sweepers recognise and drop, never a record that nothing
 // points at. This is also why a ready message can be fetched before its
-// record write landed ("early") and is retried before being dropped. A
-// claimer that dies between fetch and ack holds its messages until the
-// consumer's AckWait (5 s) returns them; the server keeps its redelivery
-// queue in memory, so messages handed back just before a server restart
-// also come back after AckWait.
+// record write landed ("early") and is retried before being dropped. The
+// one exception is an enqueue of a queued job: its ready message must
+// carry the record's revision, so it is published in a second round, right
+// after the records were acknowledged. If that round fails, the enqueue
+// fails and deletes the records it created (compare-and-set on their
+// revision); if the client dies between the two rounds, the enqueue was
+// never acknowledged and its queued records wait without a message (listed
+// as queued, never claimed) until an enqueue of the same ID (a producer's
+// retry, reported as a duplicate) republishes it, or they are cancelled,
+// deleted or purged. A claimer that dies between fetch and ack holds its
+// messages until the consumer's AckWait (5 s) returns them; the server
+// keeps its redelivery queue in memory, so messages handed back just
+// before a server restart also come back after AckWait.
 //
 // Limits: a record must fit the server's max_payload (1 MiB by default),
 // so job args near conveyor's 1 MiB limit need a larger max_payload.
@@ -68,11 +83,12 @@
 // Batches pipeline: enqueue, claim, finish and lease extension issue their
 // writes as async publishes and await the acknowledgements together, and
 // reads as pipelined direct gets, so a batch of 1000 costs a few round
-// trips, not 1000. Per job, an enqueue is 2 stream writes (ready message,
-// record); a claim 1 direct get, 1 write (record) plus the ack and one
-// running-index write per batch; a finish 1 write (record) and no read when the same
-// process claimed the job (its record and revision are cached while it
-// runs; a stale cache only costs a failed compare-and-set and a re-read).
+// trips, not 1000. Per job, an enqueue is 2 stream writes (record, then
+// ready message); a claim 1 write (record; plus 1 direct get when the
+// message carries no record) plus the ack and one running-index write per
+// batch; a finish 1 write (record) and no read when the same process
+// claimed the job (its record and revision are cached while it runs; a
+// stale cache only costs a failed compare-and-set and a re-read).
 //
 // # Costs
 //

@@ -146,25 +146,34 @@ func newJob(in *backend.JobInsert, now time.Time) *backend.Job {
 	return j
 }
 
-// indexWrite is the write that makes a new job findable: its ready message
-// when queued, its scheduled-index key otherwise.
-func (b *Backend) indexWrite(j *backend.Job) write {
-	if j.State == backend.StateQueued {
-		return write{subject: b.names.readySubject(j.Queue, j.Priority), data: readyPayload(j.RunAt, j.ID, 1), expect: expectNone}
-	}
+// schedWrite is the scheduled-index key of a new job that waits for its
+// run_at.
+func (b *Backend) schedWrite(j *backend.Job) write {
 	return write{subject: kvSubject(b.names.schedBucket(), schedKey(j.RunAt, j.ID)), expect: expectNone}
 }
 
-// store writes new jobs: index entries first, then the records with
-// create-if-absent, all in one pipelined round. A record that already exists is
-// reported as a duplicate of itself (its index entry was written again,
-// which is harmless: claims ignore messages whose record is not queued).
+// store writes new jobs: the scheduled-index keys of scheduled jobs, then
+// every record with create-if-absent, and the ready message of each queued
+// job as soon as its record's write is acknowledged, carrying the record
+// and its revision (carry.go) so that its claim needs no read. All of it
+// is pipelined: the messages follow the acks while later records are
+// still in flight. A record that already exists is reported as a
+// duplicate of itself; if it is queued its ready message is published
+// again, which heals a job whose first enqueue stopped between its record
+// and its message and is otherwise harmless (a claim drops a message whose
+// record it cannot move). A ready message that cannot be published fails
+// the enqueue, and its record is deleted again (best effort) so the failed
+// enqueue leaves no job that nothing announces.
 func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.EnqueueOutcome, error) {
-	// One pipelined round: every index entry, then every record.
-	n := len(jobs)
-	ws := make([]write, 2*n)
+	recs := make([][]byte, len(jobs))
+	var ws []write
+	for _, j := range jobs {
+		if j.State != backend.StateQueued {
+			ws = append(ws, b.schedWrite(j))
+		}
+	}
+	pre := len(ws)
 	for i, j := range jobs {
-		ws[i] = b.indexWrite(j)
 		sj := storedJob{Job: *j}
 		if j.State == backend.StateQueued {
 			sj.Gen = 1 // its first transition to queued
@@ -173,14 +182,26 @@ func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.Enq
 		if err != nil {
 			return nil, fmt.Errorf("nats: encode job %s: %w", j.ID, err)
 		}
-		ws[n+i] = write{subject: kvSubject(b.names.jobsBucket(), j.ID), data: data, expect: 0}
+		recs[i] = data
+		ws = append(ws, write{subject: kvSubject(b.names.jobsBucket(), j.ID), data: data, expect: 0})
 	}
-	all := b.writeAll(ctx, ws)
-	if err := firstErr(all[:n]); err != nil {
+	announce := func(i int, r writeResult) (write, bool) {
+		k := i - pre
+		if k < 0 || r.err != nil || jobs[k].State != backend.StateQueued {
+			return write{}, false
+		}
+		return b.carriedReady(jobs[k], r.rev, recs[k]), true
+	}
+	all, from, ready := b.writeChained(ctx, ws, announce)
+	if err := firstErr(all[:pre]); err != nil {
 		return nil, fmt.Errorf("nats: enqueue: %w", err)
 	}
-	rs := all[n:]
+	if err := b.undoUnannounced(ctx, ws, all, from, ready); err != nil {
+		return nil, err
+	}
+	rs := all[pre:]
 	outs := make([]backend.EnqueueOutcome, len(jobs))
+	var heal []write
 	for i, j := range jobs {
 		switch {
 		case rs[i].err == nil:
@@ -194,11 +215,38 @@ func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.Enq
 				return nil, fmt.Errorf("nats: enqueue job %s: conflicting record vanished", j.ID)
 			}
 			outs[i] = backend.EnqueueOutcome{ID: j.ID, Duplicate: true, State: e.job.State}
+			if e.job.State == backend.StateQueued {
+				heal = append(heal, write{subject: b.names.readySubject(e.job.Queue, e.job.Priority), data: readyPayload(e.job.RunAt, j.ID, e.gen), expect: expectNone})
+			}
 		default:
 			return nil, fmt.Errorf("nats: enqueue: %w", rs[i].err)
 		}
 	}
+	if err := firstErr(b.writeAll(ctx, heal)); err != nil {
+		return nil, fmt.Errorf("nats: enqueue: %w", err)
+	}
 	return outs, nil
+}
+
+// undoUnannounced deletes the records whose ready message failed
+// (conditional on the revision the enqueue created) and returns the first
+// failure: the enqueue then fails without leaving a queued job that no
+// message announces. The records whose messages went out stay: they are
+// jobs now, as if enqueued one by one.
+func (b *Backend) undoUnannounced(ctx context.Context, ws []write, all []writeResult, from []int, ready []writeResult) error {
+	err := firstErr(ready)
+	if err == nil {
+		return nil
+	}
+	var undo []write
+	for k, r := range ready {
+		if r.err != nil {
+			i := from[k]
+			undo = append(undo, write{subject: ws[i].subject, del: true, expect: all[i].rev})
+		}
+	}
+	b.writeAll(context.WithoutCancel(ctx), undo)
+	return fmt.Errorf("nats: enqueue: %w", err)
 }
 
 // Unique-key takeover timing: a key whose holder record is missing may

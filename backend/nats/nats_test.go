@@ -94,9 +94,7 @@ func TestClosed(t *testing.T) {
 func TestStaleMessageDropped(t *testing.T) {
 	h := setup(t)
 	q := "stale-drop"
-	in := newInsert(q)
-	in.RunAt = h.now
-	h.enqueue(h.now, in)
+	in := h.enqueueDue(q)
 	_, err := h.b.JobCancel(h.ctx, &backend.JobCancelParams{ID: in.ID, Now: h.now})
 	require.NoError(t, err)
 	require.Empty(t, h.claim(h.b, q, 10, h.now))

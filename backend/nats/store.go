@@ -35,6 +35,8 @@ type write struct {
 	expect uint64
 	// del writes a KV delete marker instead of a value.
 	del bool
+	// hdr, when set, are headers sent with the write.
+	hdr natsio.Header
 }
 
 // writeResult is the outcome of one write.
@@ -60,49 +62,84 @@ func isConflict(err error) bool {
 // A conflicting condition yields errCASConflict in that write's result;
 // any other failure is returned in the result too, so callers decide.
 func (b *Backend) writeAll(ctx context.Context, ws []write) []writeResult {
-	res := make([]writeResult, len(ws))
+	res, _, _ := b.writeChained(ctx, ws, nil)
+	return res
+}
+
+// writeChained is writeAll where the result of write i may call for a
+// follow-up write (then returns it and true), published as soon as that
+// result is in rather than after every ack of ws, so the follow-ups
+// overlap the rest of the first round. It returns the results of ws, the
+// index in ws each follow-up answered, and the follow-ups' results.
+func (b *Backend) writeChained(ctx context.Context, ws []write, then func(i int, r writeResult) (write, bool)) (res []writeResult, from []int, next []writeResult) {
+	res = make([]writeResult, len(ws))
 	futs := make([]jetstream.PubAckFuture, len(ws))
 	for i, w := range ws {
-		var f jetstream.PubAckFuture
-		var err error
-		if !w.del && w.expect == expectNone {
-			// No headers: the cheaper plain publish.
-			f, err = b.js.PublishAsync(w.subject, w.data)
-		} else {
-			m := natsio.NewMsg(w.subject)
-			m.Data = w.data
-			if w.del {
-				m.Header.Set("KV-Operation", "DEL")
-			}
-			if w.expect != expectNone {
-				m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.expect, 10))
-			}
-			f, err = b.js.PublishMsgAsync(m)
-		}
-		if err != nil {
-			res[i].err = b.wrap("publish", err)
-			continue
-		}
-		futs[i] = f
+		futs[i], res[i].err = b.publishAsync(w)
 	}
+	var nexts []write
+	var nextFuts []jetstream.PubAckFuture
 	for i, f := range futs {
-		if f == nil {
+		if f != nil {
+			res[i] = b.await(ctx, f, ws[i])
+		}
+		if then == nil {
 			continue
 		}
-		select {
-		case ack := <-f.Ok():
-			res[i].rev = ack.Sequence
-		case err := <-f.Err():
-			if isConflict(err) {
-				res[i].err = errCASConflict
-			} else {
-				res[i].err = b.wrap("publish "+ws[i].subject, err)
-			}
-		case <-ctx.Done():
-			res[i].err = ctx.Err()
+		if w, ok := then(i, res[i]); ok {
+			f, err := b.publishAsync(w)
+			from, nexts, nextFuts = append(from, i), append(nexts, w), append(nextFuts, f)
+			next = append(next, writeResult{err: err})
 		}
 	}
-	return res
+	for k, f := range nextFuts {
+		if f != nil {
+			next[k] = b.await(ctx, f, nexts[k])
+		}
+	}
+	return res, from, next
+}
+
+// publishAsync sends one write without waiting for its ack.
+func (b *Backend) publishAsync(w write) (jetstream.PubAckFuture, error) {
+	var f jetstream.PubAckFuture
+	var err error
+	if !w.del && w.expect == expectNone && w.hdr == nil {
+		// No headers: the cheaper plain publish.
+		f, err = b.js.PublishAsync(w.subject, w.data)
+	} else {
+		m := natsio.NewMsg(w.subject)
+		m.Data = w.data
+		for k, v := range w.hdr {
+			m.Header[k] = v
+		}
+		if w.del {
+			m.Header.Set("KV-Operation", "DEL")
+		}
+		if w.expect != expectNone {
+			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.expect, 10))
+		}
+		f, err = b.js.PublishMsgAsync(m)
+	}
+	if err != nil {
+		return nil, b.wrap("publish", err)
+	}
+	return f, nil
+}
+
+// await waits for the ack of one write.
+func (b *Backend) await(ctx context.Context, f jetstream.PubAckFuture, w write) writeResult {
+	select {
+	case ack := <-f.Ok():
+		return writeResult{rev: ack.Sequence}
+	case err := <-f.Err():
+		if isConflict(err) {
+			return writeResult{err: errCASConflict}
+		}
+		return writeResult{err: b.wrap("publish "+w.subject, err)}
+	case <-ctx.Done():
+		return writeResult{err: ctx.Err()}
+	}
 }
 
 // firstErr returns the first error of results that is not a conflict.
@@ -202,9 +239,14 @@ type step struct {
 	rev       uint64       // revision after the change
 	err       error        // errSkip, errMissing, or what apply returned
 	done      bool
-	// fromCache: old came from the lease cache, which may be stale, so a
-	// refusal by apply is confirmed against the store before it counts.
+	// fromCache: old came from the lease cache or seed, which may be
+	// stale, so a refusal by apply is confirmed against the store before
+	// it counts.
 	fromCache bool
+	// seed, when set, is the record to start from instead of a read (the
+	// one a ready message carried, see carry.go); a stale seed costs a
+	// failed compare-and-set and a re-read.
+	seed *cached
 }
 
 // errSkip is returned by apply to leave a job unchanged.
@@ -232,6 +274,10 @@ func (b *Backend) transition(ctx context.Context, steps []*step) error {
 		var toRead []*step
 		for _, s := range pending {
 			s.old, s.job, s.fromCache = nil, nil, false
+			if round == 0 && s.seed != nil {
+				s.old, s.oldGen, s.rev, s.fromCache = s.seed.job, s.seed.gen, s.seed.rev, true
+				continue
+			}
 			if round == 0 {
 				if c, ok := b.leases.Load(s.id); ok {
 					cc := c.(*cached)
