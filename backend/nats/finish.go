@@ -69,13 +69,16 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 		return nil, err
 	}
 	res := &backend.JobFinishResult{}
-	for _, s := range steps {
+	ended := make([]string, len(steps))
+	for i, s := range steps {
 		if err := lostOrErr(s); err != nil {
 			return nil, err
 		} else if s.err != nil {
 			res.LeaseLost = append(res.LeaseLost, s.id)
 		}
+		ended[i] = leaseName(s.id, p.Jobs[i].LeaseToken)
 	}
+	b.endLeases(ctx, ended)
 	return res, nil
 }
 
@@ -127,22 +130,29 @@ func (b *Backend) LeaseExtend(ctx context.Context, p *backend.LeaseExtendParams)
 		return nil, err
 	}
 	res := &backend.LeaseExtendResult{}
-	var live []string
-	for _, s := range steps {
+	var live, liveLeases, lost []string
+	for i, s := range steps {
 		if err := lostOrErr(s); err != nil {
 			return nil, err
 		}
+		lease := leaseName(s.id, p.Leases[i].LeaseToken)
 		if s.err != nil {
 			res.Lost = append(res.Lost, s.id)
+			lost = append(lost, lease)
 			continue
 		}
-		live = append(live, s.id)
+		live, liveLeases = append(live, s.id), append(liveLeases, lease)
 		if s.job.CancelRequested {
 			res.CancelRequested = append(res.CancelRequested, s.id)
 		}
 	}
-	if err := firstErr(b.writeAll(ctx, b.runningWrites(live))); err != nil {
+	b.endLeases(ctx, lost)
+	ws, keys := b.runningWrites(live)
+	if err := firstErr(b.writeAll(ctx, ws)); err != nil {
 		return nil, err
+	}
+	for k, key := range keys {
+		b.runIdx.add(key, liveLeases[k*runningBatch:min(len(liveLeases), (k+1)*runningBatch)])
 	}
 	return res, nil
 }

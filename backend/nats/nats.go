@@ -102,6 +102,9 @@ type Backend struct {
 	// leases caches the record of each job this process holds running, so
 	// finish and extend skip a read when nobody else touched the record.
 	leases sync.Map // id -> *cached
+	// runIdx tracks the running-index keys this process wrote, so each
+	// goes once its leases ended here (runindex.go).
+	runIdx runIndex
 
 	// fetchWait is how long a claim's confirming pull waits for its first
 	// message (see fetchAvailable): fetchWait on servers >= 2.10, which

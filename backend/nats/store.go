@@ -243,6 +243,9 @@ type step struct {
 	// stale, so a refusal by apply is confirmed against the store before
 	// it counts.
 	fromCache bool
+	// runKey is the running-index key that lists the job, when this
+	// step makes it running.
+	runKey string
 	// seed, when set, is the record to start from instead of a read (the
 	// one a ready message carried, see carry.go); a stale seed costs a
 	// failed compare-and-set and a re-read.
@@ -330,7 +333,7 @@ func (b *Backend) transition(ctx context.Context, steps []*step) error {
 		// each conditional on the revision read, in one pipelined round:
 		// publishes leave in order on one connection, so a client crash
 		// cannot send a record without the index entries before it.
-		pre := b.preWrites(act)
+		pre, runKeys := b.preWrites(act)
 		ws := make([]write, len(pre), len(pre)+len(act))
 		copy(ws, pre)
 		for _, s := range act {
@@ -360,6 +363,7 @@ func (b *Backend) transition(ctx context.Context, steps []*step) error {
 			}
 		}
 		b.afterWrites(ctx, ok)
+		b.trackClaimed(ctx, runKeys, ok)
 	}
 	return nil
 }
@@ -370,10 +374,12 @@ var errMissing = errors.New("job not found")
 // preWrites lists what must exist before records move to their new states:
 // a ready message for queued, a scheduled-index key for scheduled and
 // retrying, a running-index key for running.
-func (b *Backend) preWrites(act []*step) []write {
+func (b *Backend) preWrites(act []*step) ([]write, []string) {
 	var ws []write
 	var running []string
+	var runSteps []*step
 	for _, s := range act {
+		s.runKey = ""
 		n, o := s.job, s.old
 		switch n.State {
 		case backend.StateQueued:
@@ -387,10 +393,15 @@ func (b *Backend) preWrites(act []*step) []write {
 		case backend.StateRunning:
 			if o.State != backend.StateRunning {
 				running = append(running, n.ID)
+				runSteps = append(runSteps, s)
 			}
 		}
 	}
-	return append(ws, b.runningWrites(running)...)
+	rws, keys := b.runningWrites(running)
+	for i, s := range runSteps {
+		s.runKey = keys[i/runningBatch]
+	}
+	return append(ws, rws...), keys
 }
 
 // runningBatch bounds the job IDs one running-index key lists.
@@ -401,17 +412,20 @@ const runningBatch = 1000
 // not one key per job, so a claim of 1000 jobs costs one index write and a
 // finish none. Keys are never rewritten, so a sweeper deleting an old key
 // cannot race a claim that indexes the same job again. JobRescue deletes a
-// key once none of its jobs is running.
-func (b *Backend) runningWrites(ids []string) []write {
-	var ws []write
+// key once none of its jobs is running, and this process deletes the keys
+// it wrote as soon as their leases ended (runindex.go). It returns the
+// writes and their keys, one per runningBatch IDs.
+func (b *Backend) runningWrites(ids []string) (ws []write, keys []string) {
 	for chunk := range slices.Chunk(ids, runningBatch) {
+		key := rand.Text()
+		keys = append(keys, key)
 		ws = append(ws, write{
-			subject: kvSubject(b.names.runningBucket(), rand.Text()),
+			subject: kvSubject(b.names.runningBucket(), key),
 			data:    []byte(strings.Join(chunk, "\n")),
 			expect:  expectNone,
 		})
 	}
-	return ws
+	return ws, keys
 }
 
 // afterWrites updates the lease cache, removes scheduled-index entries the
