@@ -162,6 +162,44 @@ func fieldsFromPairs(v []any) *jobFields {
 
 // decodeJob builds a Job from its hash fields.
 func decodeJob(id, queue string, f *jobFields) (*backend.Job, error) {
+	var dec jobDecoder
+	return dec.decode(id, queue, f)
+}
+
+// jobDecoder decodes job records, remembering the last run_at and lease
+// field it parsed: the jobs of one claim share the lease field, and jobs
+// enqueued together share their run_at, so a claim parses each once.
+type jobDecoder struct {
+	runAtRaw, leaseRaw string
+	runAt              time.Time
+	lease              leaseParts
+}
+
+// leaseParts is the L field parsed ("STARTED_NS|EXPIRY_NS|OWNER").
+type leaseParts struct {
+	started, expires time.Time
+	owner            string
+}
+
+func (dec *jobDecoder) parseRunAt(raw string) time.Time {
+	if raw != dec.runAtRaw || dec.runAt.IsZero() {
+		dec.runAtRaw, dec.runAt = raw, parseNs(raw)
+	}
+	return dec.runAt
+}
+
+func (dec *jobDecoder) parseLease(raw string) leaseParts {
+	if raw != dec.leaseRaw || raw == "" {
+		started, rest, _ := strings.Cut(raw, "|")
+		expires, owner, _ := strings.Cut(rest, "|")
+		dec.leaseRaw = raw
+		dec.lease = leaseParts{started: parseNs(started), expires: parseNs(expires), owner: owner}
+	}
+	return dec.lease
+}
+
+// decode builds a Job from its hash fields.
+func (dec *jobDecoder) decode(id, queue string, f *jobFields) (*backend.Job, error) {
 	dj, args, meta, err := decodeStatic(f.d)
 	if err != nil {
 		return nil, fmt.Errorf("decode job %s: %w", id, err)
@@ -170,8 +208,7 @@ func decodeJob(id, queue string, f *jobFields) (*backend.Job, error) {
 	if err := parseStatic(dj, &d); err != nil {
 		return nil, fmt.Errorf("decode job %s: %w", id, err)
 	}
-	started, rest, _ := strings.Cut(f.L, "|")
-	expires, owner, _ := strings.Cut(rest, "|")
+	lease := dec.parseLease(f.L)
 	j := &backend.Job{
 		ID:              id,
 		Kind:            d.Kind,
@@ -182,17 +219,17 @@ func decodeJob(id, queue string, f *jobFields) (*backend.Job, error) {
 		Attempt:         atoi(f.a),
 		MaxAttempts:     atoi(f.ma),
 		Timeout:         time.Duration(d.Timeout),
-		RunAt:           parseNs(f.r),
+		RunAt:           dec.parseRunAt(f.r),
 		UniqueKey:       d.UniqueKey,
 		UniqueStates:    d.UniqueStates,
 		Tags:            d.Tags,
 		Meta:            rawOrNil(meta),
 		EnqueuedAt:      time.Unix(0, d.EnqueuedAt).UTC(),
-		StartedAt:       parseNs(started),
+		StartedAt:       lease.started,
 		FinishedAt:      parseNs(f.ft),
-		LeaseOwner:      owner,
+		LeaseOwner:      lease.owner,
 		LeaseToken:      f.lt,
-		LeaseExpiresAt:  parseNs(expires),
+		LeaseExpiresAt:  lease.expires,
 		CancelRequested: f.cr == "1",
 	}
 	if j.State != backend.StateRunning {

@@ -45,6 +45,7 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	}
 	per := 3 + len(claimFields) // see claim.lua's reply
 	res := &backend.JobClaimResult{Jobs: make([]*backend.Job, 0, len(vals)/per)}
+	var dec jobDecoder
 	for at := 0; at+per <= len(vals); at += per {
 		arr := vals[at : at+per]
 		id, _ := arr[0].(string)
@@ -54,16 +55,16 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		if err != nil {
 			return nil, fmt.Errorf("claim from %s: job %s: bad attempt %q", p.Queue, id, prev)
 		}
-		f := &jobFields{s: string(backend.StateRunning), a: strconv.FormatInt(attempt+1, 10),
-			lt: tokenBase + strconv.FormatInt(n, 10), L: lease}
+		f := jobFields{s: string(backend.StateRunning), lt: tokenBase + strconv.FormatInt(n, 10), L: lease}
 		for k, name := range claimFields {
 			v, _ := arr[3+k].(string)
 			f.set(name, v)
 		}
-		j, err := decodeJob(id, p.Queue, f)
+		j, err := dec.decode(id, p.Queue, &f)
 		if err != nil {
 			return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
 		}
+		j.Attempt = int(attempt + 1) // the claim's own change, not in the reply
 		res.Jobs = append(res.Jobs, j)
 	}
 	return res, nil

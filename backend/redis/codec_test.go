@@ -1,0 +1,46 @@
+package redis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"conveyor/backend"
+)
+
+// TestJobDecoderReuse: a decoder that parsed a run_at and lease field once
+// reuses them for the next job with the same fields and parses new ones
+// when they differ (no stale values across jobs of different claims).
+func TestJobDecoderReuse(t *testing.T) {
+	t.Parallel()
+	static := string(encodeStatic(appendStatic(nil, &staticData{Kind: "k", EnqueuedAt: t0.UnixNano()}), []byte(`{}`), nil))
+	leaseA := leaseField(t0, t0.Add(time.Minute), "owner-a")
+	leaseB := leaseField(t0.Add(time.Hour), t0.Add(2*time.Hour), "owner-b")
+	var dec jobDecoder
+	for _, c := range []struct {
+		runAt time.Time
+		lease string
+		want  leaseParts
+	}{
+		{t0, leaseA, leaseParts{t0, t0.Add(time.Minute), "owner-a"}},
+		{t0, leaseA, leaseParts{t0, t0.Add(time.Minute), "owner-a"}},
+		{t0.Add(time.Second), leaseB, leaseParts{t0.Add(time.Hour), t0.Add(2 * time.Hour), "owner-b"}},
+		{t0, leaseA, leaseParts{t0, t0.Add(time.Minute), "owner-a"}},
+	} {
+		j, err := dec.decode("id", "q", &jobFields{d: static, s: "running", r: nsStr(c.runAt), L: c.lease, lt: "q|x.1"})
+		require.NoError(t, err)
+		require.Equal(t, c.runAt, j.RunAt)
+		require.Equal(t, c.want.started, j.StartedAt)
+		require.Equal(t, c.want.expires, j.LeaseExpiresAt)
+		require.Equal(t, c.want.owner, j.LeaseOwner)
+	}
+	// Not running: the lease fields left behind are not reported.
+	j, err := dec.decode("id", "q", &jobFields{d: static, s: "completed", r: nsStr(t0), L: leaseA, lt: "q|x.1"})
+	require.NoError(t, err)
+	require.Equal(t, backend.StateCompleted, j.State)
+	require.Empty(t, j.LeaseOwner)
+	require.True(t, j.LeaseExpiresAt.IsZero())
+	_, err = dec.decode("id", "q", &jobFields{d: "garbage"})
+	require.ErrorContains(t, err, "malformed static data")
+}
