@@ -324,11 +324,18 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 	if err := b.check(ctx); err != nil {
 		return nil, err
 	}
+	now := p.Now.UnixMilli()
+	seq, err := b.schedLastSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if b.promoted.skip(seq, now) {
+		return &backend.JobPromoteResult{}, nil
+	}
 	keys, err := b.listIndex(ctx, b.sched)
 	if err != nil {
 		return nil, err
 	}
-	now := p.Now.UnixMilli()
 	var due []indexKey
 	for _, k := range keys {
 		ms, id, ok := parseSchedKey(k.key)
@@ -370,10 +377,15 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 	// Drop index keys that no longer match their record. A running job's
 	// key is kept: it may be about to become retrying with that run_at.
 	var stale []write
+	left := 0 // due keys kept
 	for _, k := range due {
 		s := byID[k.id]
-		if s == nil || (s.done && s.err == nil) {
-			continue // beyond Limit, or promoted (its key was deleted)
+		if s == nil {
+			left++ // beyond Limit
+			continue
+		}
+		if s.done && s.err == nil {
+			continue // promoted (its key was deleted)
 		}
 		j := s.old
 		drop := false
@@ -388,10 +400,20 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 		}
 		if drop {
 			stale = append(stale, write{subject: kvSubject(b.names.schedBucket(), k.key), del: true, expect: expectNone})
+		} else {
+			left++
 		}
 	}
 	if len(stale) > 0 {
 		b.writeAll(ctx, stale)
+	}
+	// Skipping later listings is safe only when no due key was kept: a
+	// kept one (beyond Limit, a running job's, one whose record write may
+	// still be in flight) must be looked at again.
+	if left == 0 {
+		b.promoted.set(seq, earliestAfter(keys, now))
+	} else {
+		b.promoted.clear()
 	}
 	return res, nil
 }

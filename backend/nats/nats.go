@@ -105,6 +105,9 @@ type Backend struct {
 	// runIdx tracks the running-index keys this process wrote, so each
 	// goes once its leases ended here (runindex.go).
 	runIdx runIndex
+	// promoted lets JobPromote skip listing an unchanged scheduled index
+	// (promotehint.go).
+	promoted promoteHint
 
 	// fetchWait is how long a claim's confirming pull waits for its first
 	// message (see fetchAvailable): fetchWait on servers >= 2.10, which
