@@ -67,8 +67,7 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	for _, prio := range prios {
 		c, err := b.consumer(ctx, p.Queue, prio, false)
 		if err != nil {
-			first, _ := pf.take(prio)
-			b.handBack(ctx, first)
+			b.handBack(ctx, pf.take(prio).messages())
 			return res, err
 		}
 		if !c {
@@ -78,8 +77,7 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		subj := b.names.readySubject(p.Queue, prio)
 		for len(res.Jobs) < p.Limit {
 			need := p.Limit - len(res.Jobs)
-			first, pulled := pf.take(prio)
-			msgs, err := b.fetchAvailable(ctx, name, subj, need, first, pulled)
+			msgs, err := b.fetchAvailable(ctx, name, subj, need, pf.take(prio))
 			if err != nil {
 				return res, err
 			}
@@ -125,14 +123,14 @@ const (
 // first message) until the consumer caught up or confirmFor passed. This is
 // what makes jobs enqueued before a claim claimable by it, whatever the
 // server's load.
-func (b *Backend) fetchAvailable(ctx context.Context, consumer, subj string, n int, first []readyMsg, pulled bool) ([]readyMsg, error) {
-	out := first
+func (b *Backend) fetchAvailable(ctx context.Context, consumer, subj string, n int, first *pulled) ([]readyMsg, error) {
+	out := first.messages()
 	var deadline time.Time
 	wait := time.Duration(0)
-	// pulled: this claim's first pull was made already (see prefetch.go).
-	got := len(first)
-	for len(out) < n {
-		if !pulled {
+	got := len(out)
+	// first: this claim's first pull was made already (see prefetch.go).
+	for done := first != nil; len(out) < n; done = false {
+		if !done {
 			msgs, err := b.fetchRetry(ctx, consumer, n-len(out), wait)
 			if err != nil {
 				b.handBack(ctx, out)
@@ -144,15 +142,21 @@ func (b *Backend) fetchAvailable(ctx context.Context, consumer, subj string, n i
 				break
 			}
 		}
-		pulled = false
 		// The pull came back short: it took everything the consumer had
 		// counted, so ask the stream at once whether more is there
 		// rather than pulling again.
 		var more bool
 		var err error
-		if got > 0 {
+		switch {
+		case got > 0 && first != nil && first.haveLast:
+			// The last sequence read while pulling covers every
+			// message enqueued before the claim began: were they all
+			// delivered (to this pull or earlier ones)?
+			more = first.last > maxSeq(out)
+			first.haveLast = false // a later round reads afresh
+		case got > 0:
 			more, err = b.beyond(ctx, subj, maxSeq(out))
-		} else {
+		default:
 			more, err = b.undelivered(ctx, consumer, subj)
 		}
 		if err != nil {

@@ -39,12 +39,18 @@ func (t *topPrio) store(queue string, q *queueRec) {
 	t.m.Store(queue, slices.Max(q.Priorities))
 }
 
-// prefetch is the outcome of the guessed first pull.
+// prefetch is the outcome of the guessed first pull, and of a read of the
+// subject's last sequence made at the same time: when that pull comes
+// back short, the read answers whether anything it missed was there when
+// the claim began (see fetchAvailable), with no round trip after the pull.
 type prefetch struct {
 	prio int
 	msgs []readyMsg
 	err  error
 	used bool
+
+	last    uint64 // the subject's last sequence, read while pulling
+	lastErr error
 }
 
 // readQueueAndPrefetch reads the queue record and, when a top priority is
@@ -68,6 +74,9 @@ func (b *Backend) readQueueAndPrefetch(ctx context.Context, p *backend.JobClaimP
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		pf.msgs, pf.err = b.fetchRetry(ctx, b.names.consumerName(p.Queue, prio), p.Limit, 0)
+	})
+	wg.Go(func() {
+		pf.last, pf.lastErr = b.lastSeq(ctx, b.names.readySubject(p.Queue, prio))
 	})
 	q, _, err := b.getQueue(ctx, p.Queue)
 	wg.Wait()
@@ -93,12 +102,29 @@ func confirms(q *queueRec, prio int) bool {
 	return q != nil && !q.Paused && len(q.Priorities) > 0 && slices.Max(q.Priorities) == prio
 }
 
-// take returns the messages pulled from priority prio, once, and whether
-// that pull was made (a nil prefetch made none).
-func (pf *prefetch) take(prio int) ([]readyMsg, bool) {
+// pulled is a claim's first pull of one priority, made already.
+type pulled struct {
+	msgs []readyMsg
+	// last is the subject's last sequence read while pulling (haveLast
+	// false: not read).
+	last     uint64
+	haveLast bool
+}
+
+// take returns the first pull of priority prio, once (nil if none was
+// made: a nil prefetch made none).
+func (pf *prefetch) take(prio int) *pulled {
 	if pf == nil || pf.used || pf.prio != prio {
-		return nil, false
+		return nil
 	}
 	pf.used = true
-	return pf.msgs, true
+	return &pulled{msgs: pf.msgs, last: pf.last, haveLast: pf.lastErr == nil}
+}
+
+// messages are the pulled messages (none for a nil pull).
+func (p *pulled) messages() []readyMsg {
+	if p == nil {
+		return nil
+	}
+	return p.msgs
 }
