@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -97,4 +98,21 @@ func TestShortCompletionDelete(t *testing.T) {
 	n, err := b.rdb.ZCard(ctx, b.queueKeys(q)[kCompleted]).Result()
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
+
+// TestPriorityScoreText: enqueue negates the priority as text for the ready
+// set's score; negative, zero, positive and multi-digit priorities still
+// claim highest first.
+func TestPriorityScoreText(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	q := "prio-text"
+	for _, p := range []int{-12, 0, 7, -1, 10, 3} {
+		enqueue(t, b, t0, insert(q, func(j *backend.JobInsert) { j.Priority = p }))
+	}
+	var got []string
+	for _, j := range claim(t, b, q, 10, t0, time.Minute) {
+		got = append(got, fmt.Sprintf("%d", j.Priority))
+	}
+	require.Equal(t, []string{"10", "7", "3", "0", "-1", "-12"}, got)
 }

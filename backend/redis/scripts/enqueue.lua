@@ -52,17 +52,26 @@ for i = 4, #ARGV, 10 do
       scheduled[#scheduled + 1] = id
     else
       state = 'queued'
-      ready[#ready + 1] = -tonumber(prio)
+      -- The score is -priority, negated as text: Lua's number-to-string
+      -- conversion goes through the C library's float formatting, which is
+      -- dear per job (the caller sends the priority as a decimal integer).
+      local score = '0'
+      if string.byte(prio) == 45 then
+        score = string.sub(prio, 2)
+      elseif prio ~= '0' then
+        score = '-' .. prio
+      end
+      ready[#ready + 1] = score
       ready[#ready + 1] = run_rs .. id
     end
     if ukey ~= '' then
-      redis.call('HSET', k, 'd', data, 'p', prio, 'ma', maxatt, 'a', 0, 's', state, 'r', run_ns, 'rs', run_rs,
+      redis.call('HSET', k, 'd', data, 'p', prio, 'ma', maxatt, 'a', '0', 's', state, 'r', run_ns, 'rs', run_rs,
         'uk', ukey, 'us', ustates)
       redis.call('SADD', up .. ukey, id)
     else
-      redis.call('HSET', k, 'd', data, 'p', prio, 'ma', maxatt, 'a', 0, 's', state, 'r', run_ns, 'rs', run_rs)
+      redis.call('HSET', k, 'd', data, 'p', prio, 'ma', maxatt, 'a', '0', 's', state, 'r', run_ns, 'rs', run_rs)
     end
-    ids[#ids + 1] = 0
+    ids[#ids + 1] = '0'
     ids[#ids + 1] = id
     out[#out + 1] = state
     out[#out + 1] = ''
