@@ -11,12 +11,15 @@ import (
 )
 
 // staticData is the part of a job record that never changes after enqueue.
-// It is stored as compact JSON in the job hash's "d" field, framed together
-// with the args and meta, which are kept verbatim so their bytes round-trip
-// exactly (see encodeStatic). The fields the scripts need (priority, max
-// attempts, unique states) are also stored as their own hash fields. Fewer,
-// bigger fields matter: the cost of HSET/HMGET on a small (listpack) hash
-// grows with the number of fields named.
+// It is stored as compact JSON in the job hash's "d" field; the args ("g")
+// and meta ("m") are fields of their own, kept byte for byte. Keeping each
+// value short matters: a hash whose values all fit the server's
+// hash-max-listpack-value (64 bytes by default) is a compact listpack,
+// much cheaper to read and write than the hashtable a longer value forces.
+// Records written before this split framed the three into "d" (see
+// decodeStatic); they are still read. The fields the scripts need
+// (priority, max attempts, unique states) are also stored as their own
+// hash fields.
 type staticData struct {
 	Kind         string             `json:"k"`
 	Priority     int                `json:"p,omitempty"`
@@ -27,15 +30,16 @@ type staticData struct {
 	EnqueuedAt   int64              `json:"ea"` // ns
 }
 
-// Job hash fields (see doc.go): d static data + args + meta (framed), p
-// priority, ma max attempts, a attempt, s state, r run_at (ns), rs run_at
-// (17-digit µs), uk unique key, us unique states (",a,b,"), res result, e
-// errors (JSON array), pg progress, ft finished_at (ns), lt lease token, L
+// Job hash fields (see doc.go): d static JSON, g args, m meta, p priority,
+// ma max attempts, a attempt, s state, r run_at (ns), rs run_at (17-digit
+// µs), uk unique key, us unique states (",a,b,"), res result, e errors
+// (JSON array), pg progress, ft finished_at (ns), lt lease token, L
 // "STARTED_NS|LEASE_EXPIRY_NS|OWNER" (the claim's other fields in one), cr
 // cancel requested ("1").
 
 // encodeStatic frames the static JSON, the args and the meta into one value:
-// "LEN(json):LEN(args):" then the three byte strings.
+// "LEN(json):LEN(args):" then the three byte strings (the layout before the
+// split into d, g and m; kept to build such records in tests).
 func encodeStatic(d, args, meta []byte) []byte {
 	out := make([]byte, 0, len(d)+len(args)+len(meta)+16)
 	out = strconv.AppendInt(out, int64(len(d)), 10)
@@ -79,7 +83,7 @@ func uniqueStatesString(states []backend.JobState) string {
 	return sb.String()
 }
 
-// enqueueValues returns the 10 ARGV values of one job for enqueue.lua.
+// enqueueValues returns the 12 ARGV values of one job for enqueue.lua.
 func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if j == nil {
 		return nil, fmt.Errorf("enqueue: nil job")
@@ -109,14 +113,14 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if runAt.UnixMicro() > now.UnixMicro() {
 		scheduled = 1
 	}
-	return []any{j.ID, encodeStatic(d, j.Args, j.Meta), j.Priority, j.MaxAttempts, nsStr(runAt), usStr(runAt), rsStr(runAt),
+	return []any{j.ID, d, []byte(j.Args), []byte(j.Meta), j.Priority, j.MaxAttempts, nsStr(runAt), usStr(runAt), rsStr(runAt),
 		j.UniqueKey, us, scheduled}, nil
 }
 
 // jobFields are the job hash fields decodeJob reads (see doc.go); an
 // absent field is "".
 type jobFields struct {
-	d, s, a, ma, r, res, e, pg, ft, lt, L, cr string
+	d, g, m, s, a, ma, r, res, e, pg, ft, lt, L, cr string
 }
 
 // set stores the value of the hash field name (unknown names are ignored).
@@ -124,6 +128,10 @@ func (f *jobFields) set(name, val string) {
 	switch name {
 	case "d":
 		f.d = val
+	case "g":
+		f.g = val
+	case "m":
+		f.m = val
 	case "s":
 		f.s = val
 	case "a":
@@ -147,6 +155,16 @@ func (f *jobFields) set(name, val string) {
 	case "cr":
 		f.cr = val
 	}
+}
+
+// static returns the static JSON, args and meta of a record: its d, g and
+// m fields, or the three framed in d by records written before the split
+// (static JSON always starts with '{', a frame with a digit).
+func (f *jobFields) static() (d, args, meta string, err error) {
+	if strings.HasPrefix(f.d, "{") {
+		return f.d, f.g, f.m, nil
+	}
+	return decodeStatic(f.d)
 }
 
 // fieldsFromPairs reads an HGETALL-form reply (field, value, ...).
@@ -200,7 +218,7 @@ func (dec *jobDecoder) parseLease(raw string) leaseParts {
 
 // decode builds a Job from its hash fields.
 func (dec *jobDecoder) decode(id, queue string, f *jobFields) (*backend.Job, error) {
-	dj, args, meta, err := decodeStatic(f.d)
+	dj, args, meta, err := f.static()
 	if err != nil {
 		return nil, fmt.Errorf("decode job %s: %w", id, err)
 	}
@@ -279,7 +297,7 @@ func runningMember(token, id string) string {
 
 // kindOf returns the kind stored in a job's d field ("" if unreadable).
 func kindOf(static string) string {
-	dj, _, _, err := decodeStatic(static)
+	dj, _, _, err := (&jobFields{d: static}).static()
 	if err != nil {
 		return ""
 	}

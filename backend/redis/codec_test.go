@@ -44,3 +44,24 @@ func TestJobDecoderReuse(t *testing.T) {
 	_, err = dec.decode("id", "q", &jobFields{d: "garbage"})
 	require.ErrorContains(t, err, "malformed static data")
 }
+
+// TestJobFieldsStatic: records keep the static JSON, args and meta in d, g
+// and m; records written before that split framed all three in d, and both
+// read the same.
+func TestJobFieldsStatic(t *testing.T) {
+	t.Parallel()
+	d := string(appendStatic(nil, &staticData{Kind: "k", EnqueuedAt: 1}))
+	split := &jobFields{d: d, g: `{"a":1}`, m: `{"m":2}`}
+	framed := &jobFields{d: string(encodeStatic([]byte(d), []byte(`{"a":1}`), []byte(`{"m":2}`)))}
+	for _, f := range []*jobFields{split, framed} {
+		dj, args, meta, err := f.static()
+		require.NoError(t, err)
+		require.Equal(t, d, dj)
+		require.Equal(t, `{"a":1}`, args)
+		require.Equal(t, `{"m":2}`, meta)
+		require.Equal(t, "k", kindOf(f.d))
+	}
+	_, _, _, err := (&jobFields{d: "x"}).static()
+	require.Error(t, err)
+	require.Empty(t, kindOf("x"))
+}

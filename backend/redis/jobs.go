@@ -18,7 +18,7 @@ import (
 
 // claimFields are the job hash fields claim.lua returns for each job after
 // id, token number and previous attempt, in its order.
-var claimFields = []string{"d", "ma", "r", "e", "res", "pg", "cr"}
+var claimFields = []string{"d", "g", "m", "ma", "r", "e", "res", "pg", "cr"}
 
 // JobClaim implements backend.Jobs with one script call.
 func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {

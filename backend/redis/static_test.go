@@ -85,13 +85,13 @@ func TestStaticFallback(t *testing.T) {
 // job_get.lua overrides the state of a short-form completion).
 func TestJobFieldsSources(t *testing.T) {
 	t.Parallel()
-	names := []string{"d", "s", "a", "ma", "r", "res", "e", "pg", "ft", "lt", "L", "cr", "other"}
+	names := []string{"d", "g", "m", "s", "a", "ma", "r", "res", "e", "pg", "ft", "lt", "L", "cr", "other"}
 	var pairs []any
 	for _, n := range names {
 		pairs = append(pairs, n, "v-"+n)
 	}
 	pairs = append(pairs, "s", "completed")
-	want := &jobFields{d: "v-d", s: "completed", a: "v-a", ma: "v-ma", r: "v-r", res: "v-res", e: "v-e", pg: "v-pg",
+	want := &jobFields{d: "v-d", g: "v-g", m: "v-m", s: "completed", a: "v-a", ma: "v-ma", r: "v-r", res: "v-res", e: "v-e", pg: "v-pg",
 		ft: "v-ft", lt: "v-lt", L: "v-L", cr: "v-cr"}
 	require.Equal(t, want, fieldsFromPairs(pairs))
 }

@@ -10,9 +10,9 @@
 --   8 lease expiry (µs), 9 promote limit, 10 the token base's part after
 --   its last '|' ("RANDOM."): the i-th job's member in the running set is
 --   "RANDOM.i|ID", so finish fences a whole batch with one ZMSCORE.
--- Returns: 10 values per claimed job, in one flat array (a nested array per
+-- Returns: 12 values per claimed job, in one flat array (a nested array per
 --   job costs the server more to reply): id, N (its lease token is base..N),
---   attempt before the claim, d, ma, r, e, res, pg, cr (false when absent) —
+--   attempt before the claim, d, g, m, ma, r, e, res, pg, cr (false when absent) —
 --   the job hash fields the caller cannot know; it applies the claim's own
 --   changes (state running, attempt + 1, started_at, lease owner, token and
 --   expiry) itself.
@@ -59,19 +59,19 @@ local running = {}
 for i, m in ipairs(members) do
   local id = string.sub(m, 18)
   local k = jp .. id
-  local job = redis.call('HMGET', k, 'a', 'd', 'ma', 'r', 'e', 'res', 'pg', 'cr')
+  local job = redis.call('HMGET', k, 'a', 'd', 'g', 'm', 'ma', 'r', 'e', 'res', 'pg', 'cr')
   if job[1] then
     -- Numbers are formatted with '%d': Lua's own number-to-string
     -- conversion goes through the C library's float formatting, which the
     -- server profile showed as several percent of a claim.
-    local n = string.format('%d', i)
+    local num = string.format('%d', i)
     local attempt = string.format('%d', tonumber(job[1]) + 1)
-    redis.call('HSET', k, 's', 'running', 'a', attempt, 'lt', token_base .. n, 'L', lease)
+    redis.call('HSET', k, 's', 'running', 'a', attempt, 'lt', token_base .. num, 'L', lease)
     running[#running + 1] = exp_us
-    running[#running + 1] = member_base .. n .. '|' .. id
+    running[#running + 1] = member_base .. num .. '|' .. id
     local n = #out
     out[n + 1], out[n + 2] = id, i
-    for f = 1, 8 do
+    for f = 1, 10 do
       out[n + 2 + f] = job[f]
     end
   end
