@@ -115,16 +115,20 @@
 //
 // The backend works with NATS 2.9 and later: it uses no per-message TTLs,
 // delayed messages, multi-filter consumers or batch gets. Claims pull with
-// a hand-made no_wait request. A pull that comes back empty is confirmed
-// against the stream (the subject's last sequence, synchronous with publish
-// acknowledgements, against the consumer's delivered sequence), because
-// servers >= 2.10 count new and returned messages asynchronously and may
-// answer "no messages" right after a publish; while the stream holds
-// undelivered messages the pull is repeated, on >= 2.10 with no_wait plus
-// an expiry so it returns as soon as a message is there. So jobs enqueued
-// before a claim are claimable by it however loaded the server is, and an
-// empty priority level costs three round trips, not a wait. Unused
-// messages are handed back with a nak sent as a request, so the next pull
-// sees them. The client reconnects forever after a server restart
-// (MaxReconnects(-1)).
+// a hand-made no_wait request. A pull that comes back short is confirmed
+// against the stream, because servers >= 2.10 count new and returned
+// messages asynchronously and may answer "no messages" right after a
+// publish: the subject's last sequence (a direct get, synchronous with
+// publish acknowledgements) must not lie beyond the highest sequence the
+// pull delivered, or, for an empty pull, beyond the consumer's delivered
+// sequence; otherwise the pull is repeated, on >= 2.10 with no_wait plus an
+// expiry so it returns as soon as a message is there. So jobs enqueued
+// before a claim are claimable by it however loaded the server is. A claim
+// of the top priority makes its first pull and its read of the last
+// sequence while it reads the queue record (prefetch.go): a small claim
+// (the worker's, right after an enqueue woke it) waits for 2 round trips,
+// that one and the records' compare-and-set; the acks are not awaited.
+// Unused messages are handed back with a nak sent as a request, so the
+// next pull sees them. The client reconnects forever after a server
+// restart (MaxReconnects(-1)).
 package nats

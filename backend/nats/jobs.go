@@ -1,6 +1,7 @@
 package nats
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -45,13 +46,30 @@ func (b *Backend) scan(ctx context.Context, kv jetstream.KeyValue, fn func(key s
 // scanJobs decodes every stored job. O(jobs stored): used by list, queue
 // counts, purge and prune, never by enqueue, claim or finish.
 func (b *Backend) scanJobs(ctx context.Context, fn func(rev uint64, j *backend.Job) error) error {
+	return b.scanJobsHolding(ctx, nil, fn)
+}
+
+// scanJobsHolding is scanJobs over the records whose encoding holds want
+// (nil: every record), decoding only those.
+func (b *Backend) scanJobsHolding(ctx context.Context, want []byte, fn func(rev uint64, j *backend.Job) error) error {
 	return b.scan(ctx, b.jobs, func(key string, rev uint64, v []byte) error {
+		if want != nil && !bytes.Contains(v, want) {
+			return nil
+		}
 		var sj storedJob
 		if err := json.Unmarshal(v, &sj); err != nil {
 			return fmt.Errorf("nats: decode job %s: %w", key, err)
 		}
 		return fn(rev, &sj.Job)
 	})
+}
+
+// stateFilter is the text every record in state st holds: this backend
+// writes records with encoding/json, which emits the state field as
+// "state":"<st>" with no spaces. A record without it is not in st; one with
+// it (the text may also occur in args or meta) still has to be decoded.
+func stateFilter(st backend.JobState) []byte {
+	return []byte(`"state":"` + string(st) + `"`)
 }
 
 // revJob is a job with the revision it was read at.
@@ -244,7 +262,10 @@ func (b *Backend) JobPrune(ctx context.Context, p *backend.JobPruneParams) (*bac
 		return res, nil
 	}
 	var victims []revJob
-	err := b.scanJobs(ctx, func(rev uint64, j *backend.Job) error {
+	// The pruner runs this for each final state when a worker starts and
+	// every minute, beside the worker's claims: records that cannot be in
+	// the state are skipped undecoded (stateFilter).
+	err := b.scanJobsHolding(ctx, stateFilter(p.State), func(rev uint64, j *backend.Job) error {
 		if j.State == p.State && j.FinishedAt.Before(p.FinishedBefore) {
 			victims = append(victims, revJob{rev, j})
 		}
