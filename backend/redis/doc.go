@@ -38,16 +38,31 @@
 //
 // Each job is in exactly one of its queue's state sets, so counts are ZCARDs.
 // A job hash holds few, compact fields, because HSET/HMGET on a small hash
-// cost grows with every field named: d (kind, priority, timeout, unique key
-// and states, tags, enqueued_at as compact JSON, framed together with the
-// args and meta, which are kept byte for byte), p priority, ma max
-// attempts, a attempt, s state, r run_at (ns), rs run_at (17-digit µs),
-// uk/us unique key and states, res result, e errors (a JSON array), pg
-// progress, ft finished_at (ns), lt lease token, L "STARTED|EXPIRY|OWNER"
-// (the rest of the claim in one field), cr cancel requested ("1"; a final
-// outcome sets it to "" in its one HSET rather than reading it). Lease fields
-// are left in place when a job stops running (saving a write per finish)
-// and ignored then.
+// cost grows with every field named, and every value is kept short where it
+// can be: a hash whose values all fit the server's hash-max-listpack-value
+// (64 bytes by default) is a listpack, about 40% smaller than the hashtable
+// one long value forces (623 instead of 1064 bytes per queued bench job).
+// Fields: d (kind, priority, timeout, unique key and states, tags,
+// enqueued_at as compact JSON), g args and m meta (kept byte for byte; m
+// only when set), p priority, ma max attempts, a attempt, s state, r run_at
+// (ns), rs run_at (17-digit µs), uk/us unique key and states, res result, e
+// errors (a JSON array), pg progress, ft finished_at (ns), lt lease token,
+// L "STARTED|EXPIRY|OWNER" (the rest of the claim in one field), cr cancel
+// requested ("1"; a final outcome sets it to "" in its one HSET rather than
+// reading it). Lease fields are left in place when a job stops running
+// (saving a write per finish) and ignored then. Records written before
+// layout 3 framed the static JSON, args and meta together in d
+// ("LEN:LEN:" then the three); they are still read.
+//
+// A plain completion (no result, no error: the common outcome) writes no
+// job hash at all: finish only moves the ID from the running set to the
+// completed set. Such a hash keeps saying running, so "s is running and
+// the completed set holds the ID" means completed, finished at the ID's
+// score there (µs), with no lease and no cancel request; every reader
+// applies that rule (job_get.lua for JobGet and JobList, enqueue's unique
+// and replay checks, cancel, retry, delete), and the sets alone answer the
+// rest (counts, rescue, prune, purge, lease extension). That saves the
+// server one HSET per job, the largest single cost of a finish.
 //
 // Cluster: job IDs do not name their queue, so operations by ID alone (get,
 // cancel, retry, delete) need the queue first: each process caches ID ->
@@ -70,16 +85,29 @@
 // after a server restart). claim promotes due scheduled and retrying jobs and
 // then pops up to N ready jobs into the running set with a fresh token and
 // expiry, in one call. finish and lease_extend take a whole batch and fence
-// each job by its token. enqueue stores a batch and checks unique keys
+// each job by its token. job_get reads records with the plain-completion
+// rule applied. enqueue stores a batch and checks unique keys
 // atomically: a key is held by a job of its set whose current state is in
 // that job's own unique states, so keys are released by state changes with
 // no bookkeeping.
 //
-// Small enqueues from concurrent callers are group-committed: the first
-// caller sends its script call at once, callers arriving while it is in
-// flight go together in the next one. A lone enqueue waits for nothing, many
-// concurrent ones share round trips and script runs, and each caller still
-// returns only once its own jobs are stored.
+// Small enqueues from concurrent callers are group-committed with up to
+// GOMAXPROCS (at least 2) script calls in flight: a caller that finds a
+// free slot sends its jobs at once (a lone enqueue waits for nothing);
+// callers arriving while every slot is busy go together in the next call a
+// slot frees, so many concurrent ones share round trips and script runs,
+// and each caller still returns only once its own jobs are stored.
+//
+// # Layout versions
+//
+// P:schema holds the layout version (3). Version 1 named running jobs by
+// ID in the running set, version 2 by "RANDOM.N|ID"; version 3 added the
+// plain completion that writes no hash and the d/g/m split. Migrate
+// upgrades a version-1 or -2 prefix in place, since their data reads the
+// same under version 3 (a job claimed under version 1 and finished after
+// the upgrade reports its lease lost and is handed back by JobRescue), and
+// refuses a version it does not know; builds that know only version 2
+// refuse a version-3 prefix, which they would misread.
 //
 // # Wake-ups
 //
