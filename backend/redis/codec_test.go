@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -64,4 +65,26 @@ func TestJobFieldsStatic(t *testing.T) {
 	_, _, _, err := (&jobFields{d: "x"}).static()
 	require.Error(t, err)
 	require.Empty(t, kindOf("x"))
+}
+
+// TestIDCacheBound: the ID cache records a batch under one lock, and is
+// emptied rather than grown past idCacheSize, keeping the newest IDs.
+func TestIDCacheBound(t *testing.T) {
+	t.Parallel()
+	var c idCache
+	ids := make([]string, idCacheSize+10)
+	for i := range ids {
+		ids[i] = fmt.Sprint("id-", i)
+	}
+	c.putAll("q", ids)
+	require.LessOrEqual(t, len(c.m), idCacheSize)
+	q, ok := c.get(ids[len(ids)-1])
+	require.True(t, ok)
+	require.Equal(t, "q", q)
+	_, ok = c.get(ids[0])
+	require.False(t, ok, "emptied when full")
+	c.put("other", "q2")
+	q, ok = c.get("other")
+	require.True(t, ok)
+	require.Equal(t, "q2", q)
 }

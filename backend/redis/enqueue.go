@@ -112,6 +112,7 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 			fail(fmt.Errorf("enqueue: %w", err))
 			return
 		}
+		ids := make([]string, len(ps))
 		for n, p := range ps {
 			state, _ := vals[2*n].(string)
 			holder, _ := vals[2*n+1].(string)
@@ -119,9 +120,10 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 			if holder != "" {
 				out.ID, out.Duplicate = holder, true
 			}
-			b.idQueue.put(out.ID, q) // the holder is in the same queue
+			ids[n] = out.ID // the holder is in the same queue
 			p.req.res[p.i] = out
 		}
+		b.idQueue.putAll(q, ids)
 	}
 	for _, r := range reqs {
 		if r.done != nil {

@@ -410,12 +410,20 @@ func (c *idCache) get(id string) (string, bool) {
 }
 
 func (c *idCache) put(id, queue string) {
+	c.putAll(queue, []string{id})
+}
+
+// putAll records the queue of many jobs under one lock (an enqueue's
+// jobs: a lock per job showed in single-enqueue profiles).
+func (c *idCache) putAll(queue string, ids []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= idCacheSize {
-		c.m = make(map[string]string, 1024)
+	for _, id := range ids {
+		if c.m == nil || len(c.m) >= idCacheSize {
+			c.m = make(map[string]string, 1024)
+		}
+		c.m[id] = queue
 	}
-	c.m[id] = queue
 }
 
 // lookupQueue finds the queue of a job ID: from the process cache, else by
