@@ -32,12 +32,17 @@ func (t *topPrio) load(queue string) (int, bool) {
 }
 
 func (t *topPrio) store(queue string, q *queueRec) {
-	if q == nil || len(q.Priorities) == 0 {
-		t.m.Delete(queue)
+	// Nothing is remembered for a paused queue: its claims would pull
+	// only to hand everything back.
+	if q == nil || q.Paused || len(q.Priorities) == 0 {
+		t.forget(queue)
 		return
 	}
 	t.m.Store(queue, slices.Max(q.Priorities))
 }
+
+// forget drops what is remembered for queue.
+func (t *topPrio) forget(queue string) { t.m.Delete(queue) }
 
 // prefetch is the outcome of the guessed first pull, and of a read of the
 // subject's last sequence made at the same time: when that pull comes

@@ -151,6 +151,9 @@ func (b *Backend) QueuePause(ctx context.Context, p *backend.QueuePauseParams) e
 	if err := b.check(ctx); err != nil {
 		return err
 	}
+	// This process's claims stop guessing a first pull (prefetch.go);
+	// another process's stop after their first claim sees the pause.
+	b.top.forget(p.Queue)
 	return b.updateQueue(ctx, p.Queue, func(q *queueRec) bool {
 		changed := !q.Paused
 		q.Paused = true
