@@ -46,16 +46,7 @@ func (b *Backend) scan(ctx context.Context, kv jetstream.KeyValue, fn func(key s
 // scanJobs decodes every stored job. O(jobs stored): used by list, queue
 // counts, purge and prune, never by enqueue, claim or finish.
 func (b *Backend) scanJobs(ctx context.Context, fn func(rev uint64, j *backend.Job) error) error {
-	return b.scanJobsHolding(ctx, nil, fn)
-}
-
-// scanJobsHolding is scanJobs over the records whose encoding holds want
-// (nil: every record), decoding only those.
-func (b *Backend) scanJobsHolding(ctx context.Context, want []byte, fn func(rev uint64, j *backend.Job) error) error {
 	return b.scan(ctx, b.jobs, func(key string, rev uint64, v []byte) error {
-		if want != nil && !bytes.Contains(v, want) {
-			return nil
-		}
 		var sj storedJob
 		if err := json.Unmarshal(v, &sj); err != nil {
 			return fmt.Errorf("nats: decode job %s: %w", key, err)
@@ -263,10 +254,17 @@ func (b *Backend) JobPrune(ctx context.Context, p *backend.JobPruneParams) (*bac
 	}
 	var victims []revJob
 	// The pruner runs this for each final state when a worker starts and
-	// every minute, beside the worker's claims: records that cannot be in
-	// the state are skipped undecoded (stateFilter).
-	err := b.scanJobsHolding(ctx, stateFilter(p.State), func(rev uint64, j *backend.Job) error {
-		if j.State == p.State && j.FinishedAt.Before(p.FinishedBefore) {
+	// every minute, beside the worker's claims: the scan reads the stream
+	// in order (scanStream), and records that cannot be in the state are
+	// neither kept nor decoded (stateFilter).
+	want := stateFilter(p.State)
+	keep := func(v []byte) bool { return bytes.Contains(v, want) }
+	err := b.scanStream(ctx, b.names.jobsBucket(), keep, func(key string, rev uint64, v []byte) error {
+		var sj storedJob
+		if err := json.Unmarshal(v, &sj); err != nil {
+			return fmt.Errorf("nats: decode job %s: %w", key, err)
+		}
+		if j := &sj.Job; j.State == p.State && j.FinishedAt.Before(p.FinishedBefore) {
 			victims = append(victims, revJob{rev, j})
 		}
 		return nil
