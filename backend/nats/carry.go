@@ -1,6 +1,7 @@
 package nats
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 
@@ -10,20 +11,20 @@ import (
 )
 
 // A ready message published by an enqueue carries the record it announces
-// and that record's revision, in two headers beside the usual body, so a
-// claim can move the record to running with one compare-and-set write and
-// no read. The body is unchanged ("<run_at ms> <id> <generation>"): older
-// versions of this backend read such messages as before. A claim that finds
-// no usable headers (messages published by transitions or purge, records
-// over carryMax, older versions) reads the record as before; a claim whose
-// write meets another revision (the job was cancelled, deleted or claimed
-// meanwhile) re-reads it, as for any compare-and-set conflict.
-
-// Headers of a ready message that carries its record.
-const (
-	hdrRev = "Conveyor-Rev"
-	hdrJob = "Conveyor-Job"
-)
+// and that record's revision, after the usual first line:
+//
+//	<run_at ms> <id> <generation>\n<revision>\n<record JSON>
+//
+// so a claim can move the record to running with one compare-and-set write
+// and no read. A claim that finds no record there (messages published by
+// transitions or purge, records over carryMax) reads the record as before;
+// a claim whose write meets another revision (the job was cancelled,
+// deleted or claimed meanwhile) re-reads it, as for any compare-and-set
+// conflict. The record travels in the body, not in headers: headers made a
+// batch enqueue 25-35% slower on nats-server 2.9 (3 A/B rounds). Versions
+// of this backend before the carried record take such a message for a
+// foreign one and drop it, so all processes sharing a prefix must run this
+// version or a later one.
 
 // carryMax bounds the encoded record a ready message carries: larger ones
 // (big args) are read at claim instead of being stored twice.
@@ -34,11 +35,8 @@ const carryMax = 8 << 10
 func (b *Backend) carriedReady(j *backend.Job, rev uint64, rec []byte) write {
 	w := write{subject: b.names.readySubject(j.Queue, j.Priority), data: readyPayload(j.RunAt, j.ID, 1), expect: expectNone}
 	if len(rec) <= carryMax && rev != 0 {
-		w.hdr = natsio.Header{}
-		w.hdr.Set(hdrRev, strconv.FormatUint(rev, 10))
-		// encoding/json output holds no line breaks, so it is a valid
-		// header value.
-		w.hdr.Set(hdrJob, string(rec))
+		// encoding/json output holds no line break.
+		w.data = append(append(strconv.AppendUint(append(w.data, '\n'), rev, 10), '\n'), rec...)
 	}
 	return w
 }
@@ -47,15 +45,20 @@ func (b *Backend) carriedReady(j *backend.Job, rev uint64, rec []byte) write {
 // transition's starting point (nil when it carries none that matches the
 // message's job and generation).
 func carried(m *natsio.Msg, id string, gen int64) *cached {
-	if m.Header == nil {
+	_, rest, ok := bytes.Cut(m.Data, []byte("\n"))
+	if !ok {
 		return nil
 	}
-	rev, err := strconv.ParseUint(m.Header.Get(hdrRev), 10, 64)
+	revB, recB, ok := bytes.Cut(rest, []byte("\n"))
+	if !ok {
+		return nil
+	}
+	rev, err := strconv.ParseUint(string(revB), 10, 64)
 	if err != nil || rev == 0 {
 		return nil
 	}
 	var sj storedJob
-	if err := json.Unmarshal([]byte(m.Header.Get(hdrJob)), &sj); err != nil || sj.ID != id || sj.Gen != gen {
+	if err := json.Unmarshal(recB, &sj); err != nil || sj.ID != id || sj.Gen != gen {
 		return nil
 	}
 	return &cached{job: &sj.Job, gen: sj.Gen, rev: rev}

@@ -2,8 +2,8 @@ package nats
 
 import (
 	"encoding/json"
-	"strconv"
 	"testing"
+	"time"
 
 	"conveyor/backend"
 
@@ -11,56 +11,55 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// carriedMsg builds a fetched-looking ready message with the given headers.
-func carriedMsg(rev, job string) *natsio.Msg {
-	m := natsio.NewMsg("x")
-	if rev != "" {
-		m.Header.Set(hdrRev, rev)
-	}
-	if job != "" {
-		m.Header.Set(hdrJob, job)
-	}
-	return m
-}
+// carriedMsg builds a fetched-looking ready message with the given body.
+func carriedMsg(body string) *natsio.Msg { return &natsio.Msg{Data: []byte(body)} }
 
 func TestCarried(t *testing.T) {
 	t.Parallel()
 	rec, err := json.Marshal(storedJob{Job: backend.Job{ID: "j1", State: backend.StateQueued}, Gen: 1})
 	require.NoError(t, err)
-	c := carried(carriedMsg("42", string(rec)), "j1", 1)
+	first := "1700000000000 j1 1\n"
+	body := first + "42\n" + string(rec)
+	c := carried(carriedMsg(body), "j1", 1)
 	require.NotNil(t, c)
 	require.Equal(t, uint64(42), c.rev)
 	require.Equal(t, int64(1), c.gen)
 	require.Equal(t, "j1", c.job.ID)
+	ms, id, gen, ok := parseReadyPayload([]byte(body))
+	require.True(t, ok, "the first line parses as any ready message")
+	require.Equal(t, int64(1700000000000), ms)
+	require.Equal(t, "j1", id)
+	require.Equal(t, int64(1), gen)
 
 	tests := []struct {
-		name, rev, job, id string
-		gen                int64
+		name, body, id string
+		gen            int64
 	}{
-		{name: "no headers", id: "j1", gen: 1},
-		{name: "no revision", job: string(rec), id: "j1", gen: 1},
-		{name: "bad revision", rev: "x", job: string(rec), id: "j1", gen: 1},
-		{name: "zero revision", rev: "0", job: string(rec), id: "j1", gen: 1},
-		{name: "bad record", rev: "42", job: "{", id: "j1", gen: 1},
-		{name: "another job", rev: "42", job: string(rec), id: "j2", gen: 1},
-		{name: "another generation", rev: "42", job: string(rec), id: "j1", gen: 2},
+		{name: "nothing carried", body: "1700000000000 j1 1", id: "j1", gen: 1},
+		{name: "no record", body: first + "42", id: "j1", gen: 1},
+		{name: "bad revision", body: first + "x\n" + string(rec), id: "j1", gen: 1},
+		{name: "zero revision", body: first + "0\n" + string(rec), id: "j1", gen: 1},
+		{name: "bad record", body: first + "42\n{", id: "j1", gen: 1},
+		{name: "another job", body: body, id: "j2", gen: 1},
+		{name: "another generation", body: body, id: "j1", gen: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Nil(t, carried(carriedMsg(tt.rev, tt.job), tt.id, tt.gen))
+			require.Nil(t, carried(carriedMsg(tt.body), tt.id, tt.gen))
 		})
 	}
-	require.Nil(t, carried(&natsio.Msg{}, "j1", 1), "a message without a header map")
 }
 
 // A carried record too big to travel is left out: the claim reads it.
 func TestCarriedReadyBounded(t *testing.T) {
 	t.Parallel()
 	b := &Backend{names: newNames("P")}
-	j := &backend.Job{ID: "j1", Queue: "q"}
-	require.NotNil(t, b.carriedReady(j, 7, []byte(`{}`)).hdr)
-	require.Nil(t, b.carriedReady(j, 7, make([]byte, carryMax+1)).hdr)
-	require.Nil(t, b.carriedReady(j, 0, []byte(`{}`)).hdr, "no revision, nothing to carry")
+	at := time.UnixMilli(1700000000000)
+	j := &backend.Job{ID: "j1", Queue: "q", RunAt: at}
+	plain := readyPayload(at, "j1", 1)
+	require.Equal(t, string(plain)+"\n7\n{}", string(b.carriedReady(j, 7, []byte(`{}`)).data))
+	require.Equal(t, plain, b.carriedReady(j, 7, make([]byte, carryMax+1)).data)
+	require.Equal(t, plain, b.carriedReady(j, 0, []byte(`{}`)).data, "no revision, nothing to carry")
 }
 
 // enqueueDue enqueues one job due now on queue q.
@@ -108,8 +107,13 @@ func TestEnqueueCarriesRecord(t *testing.T) {
 	require.NoError(t, err)
 	m, err := h.b.ready.GetLastMsgForSubject(h.ctx, h.b.names.readySubject(q, 0))
 	require.NoError(t, err)
-	require.Equal(t, strconv.FormatUint(e.Revision(), 10), m.Header.Get(hdrRev))
-	require.JSONEq(t, string(e.Value()), m.Header.Get(hdrJob))
+	c := carried(&natsio.Msg{Data: m.Data}, in.ID, 1)
+	require.NotNil(t, c)
+	require.Equal(t, e.Revision(), c.rev)
+	var sj storedJob
+	require.NoError(t, json.Unmarshal(e.Value(), &sj))
+	require.Equal(t, sj.Job.ID, c.job.ID)
+	require.Equal(t, sj.Job.State, c.job.State)
 }
 
 // An enqueue whose ready messages cannot be published fails and deletes

@@ -19,9 +19,9 @@
 // job that became queued ("<run_at ms> <id> <generation>"), on subject
 // <P>.ready.<queue hash>.<priority>, with one durable pull consumer per
 // (queue, priority). The message an enqueue publishes also carries the
-// record it announces and its revision, in headers (Conveyor-Job,
-// Conveyor-Rev; records up to 8 KiB), so the claim of a freshly enqueued
-// job is a compare-and-set write with no read; messages without them
+// record it announces and its revision, on lines after the first (records
+// up to 8 KiB; carry.go), so the claim of a freshly enqueued job is a
+// compare-and-set write with no read; messages without them
 // (transitions back to queued, purge, bigger records) are claimed with a
 // read first. A carried record that is stale (the job was cancelled,
 // deleted or claimed since) only costs the claim a failed compare-and-set

@@ -116,7 +116,8 @@ func readyPayload(runAt time.Time, id string, gen int64) []byte {
 }
 
 func parseReadyPayload(b []byte) (ms int64, id string, gen int64, ok bool) {
-	f := strings.Fields(string(b))
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
 	if len(f) != 3 {
 		return 0, "", 0, false
 	}

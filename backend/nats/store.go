@@ -35,8 +35,6 @@ type write struct {
 	expect uint64
 	// del writes a KV delete marker instead of a value.
 	del bool
-	// hdr, when set, are headers sent with the write.
-	hdr natsio.Header
 }
 
 // writeResult is the outcome of one write.
@@ -104,15 +102,12 @@ func (b *Backend) writeChained(ctx context.Context, ws []write, then func(i int,
 func (b *Backend) publishAsync(w write) (jetstream.PubAckFuture, error) {
 	var f jetstream.PubAckFuture
 	var err error
-	if !w.del && w.expect == expectNone && w.hdr == nil {
+	if !w.del && w.expect == expectNone {
 		// No headers: the cheaper plain publish.
 		f, err = b.js.PublishAsync(w.subject, w.data)
 	} else {
 		m := natsio.NewMsg(w.subject)
 		m.Data = w.data
-		for k, v := range w.hdr {
-			m.Header[k] = v
-		}
 		if w.del {
 			m.Header.Set("KV-Operation", "DEL")
 		}
