@@ -96,23 +96,24 @@
 // and 2 records for a burn-down (claim, finish), each a write to a subject
 // of its own with a revision condition, plus a fetch and an ack. On the
 // 2-core machine of issue 7, JetStream takes such writes at about 40-55k/s
-// (3 benchmark rounds, nats-server 2.9 and 2.15; one subject takes 80-110k
-// publishes/s), so this design tops out near 20k burn-down jobs/s and 25k
-// batch-inserted jobs/s however well the client pipelines; measured (same
-// runs, go test -bench in this package, load average ~3): claim+finish of
-// 1000 at 7-14k jobs/s, the worker draining 20k jobs at 6-11k jobs/s,
-// batch enqueue at 9-27k jobs/s, beside raw JetStream fetch+ack at
-// 58-118k msgs/s. Enqueue -> start at 500 jobs/s: p50 1.1-3.4 ms and p99
-// 7-18 ms, beside 0.2-0.4 ms and 0.7-20 ms for a raw publish to a parked
-// consumer. Issue 7's targets (50k, 40k jobs/s; p99 8 ms) need fewer
-// writes per job than a record per job changed at claim and finish, or a
-// quieter machine for the p99. A worker's start runs the pruner at once,
-// which scans every stored job 3 times (one per final state): 0.9 s on a
-// bucket of 20k jobs, slowing the first claims 2-3 times. Its scan reads
-// the stream in order (scanStream) because a KV watch's last-per-subject
-// start held up the bucket's writers: the p99 of the latency workload right
-// after others (tens of thousands of records and delete markers) was
-// 0.5-1.6 s with the watch and 0.1-0.2 s with the ordered read.
+// (nats-server 2.9 and 2.15; one subject takes 80-130k publishes/s), so
+// this design tops out near 20-25k burn-down jobs/s and 25-30k batch
+// inserted jobs/s however well the client pipelines. Measured on
+// 2026-11-23 (go test -bench in this package, 2 rounds per server, load
+// average 1.6-3.0): claim+finish of 1000 at 10-15k jobs/s, the worker
+// draining 20k jobs at 10-17k jobs/s, batch enqueue at 21-38k jobs/s,
+// beside raw JetStream fetch+ack at 80-146k msgs/s and async publish at
+// 79-128k msgs/s; enqueue -> start at 500 jobs/s p50 0.9-1.7 ms and p99
+// 5-13 ms, beside p50 0.17-0.34 ms and p99 0.5-1.5 ms for a raw publish to
+// a parked consumer. Issue 7's throughput targets (50k, 40k jobs/s) need
+// fewer writes per job than a record changed at claim and at finish.
+//
+// A worker's start runs the pruner at once, which scans every stored job
+// 3 times (one per final state): 0.9 s on a bucket of 20k jobs, slowing the
+// first claims 2-3 times. Its scan reads the stream in order (scanStream)
+// because a KV watch's last-per-subject start held up the bucket's writers:
+// the latency workload run after others on one prefix had a p99 of
+// 0.9-1.3 s with the watch and 90-170 ms with the ordered read (load 4-7).
 //
 // # Costs
 //
