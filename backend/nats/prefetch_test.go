@@ -51,3 +51,27 @@ func TestPausedQueueClaimPullsNothing(t *testing.T) {
 	require.NoError(t, h.b.QueueResume(h.ctx, &backend.QueueResumeParams{Queue: q}))
 	require.Len(t, h.claim(h.b, q, 10, h.now), 1)
 }
+
+// A ready stream made before it allowed direct gets (an older layout) is
+// used as it is: claims read the subject's last sequence through the
+// stream API instead.
+func TestClaimWithoutDirectGets(t *testing.T) {
+	h := setup(t)
+	s, err := h.b.js.Stream(h.ctx, h.b.names.readyStream())
+	require.NoError(t, err)
+	cfg := s.CachedInfo().Config
+	cfg.AllowDirect = false
+	_, err = h.b.js.UpdateStream(h.ctx, cfg)
+	require.NoError(t, err)
+	old, err := New(h.ctx, Config{URL: serverURLOf(h), Prefix: h.b.cfg.Prefix, DisableMigrate: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = old.Close() })
+	require.False(t, old.readyDirect)
+
+	q := "no-direct"
+	h.enqueueDue(q)
+	h.enqueueDue(q)
+	require.Len(t, h.claim(old, q, 1, h.now), 1)
+	require.Len(t, h.claim(old, q, 10, h.now), 1, "the second claim guesses its first pull and confirms it through the stream API")
+	require.Empty(t, h.claim(old, q, 10, h.now))
+}
