@@ -49,8 +49,11 @@ type Jobs interface {
 	// otherwise it changes nothing and its ID is listed in LeaseLost.
 	JobFinish(ctx context.Context, p *JobFinishParams) (*JobFinishResult, error)
 	// JobRescue finds running jobs whose lease expired before Now and hands
-	// them back: queued (run_at Now) when attempts are left, failed otherwise,
-	// with an AttemptError saying the lease expired. The attempt stays counted.
+	// them back: cancelled when a cancel was requested while they ran (the
+	// worker that would have stopped them is gone), else queued (run_at Now)
+	// when attempts are left, failed otherwise; always with an AttemptError
+	// saying the lease expired. The attempt stays counted, and
+	// CancelRequested is cleared.
 	JobRescue(ctx context.Context, p *JobRescueParams) (*JobRescueResult, error)
 	// JobPromote moves scheduled and retrying jobs whose run_at <= Now to
 	// queued. Backends whose claim already takes due jobs may do less, but the
@@ -256,7 +259,7 @@ type RescuedJob struct {
 	ID    string
 	Kind  string
 	Queue string
-	State JobState // queued or failed
+	State JobState // queued, failed or cancelled
 }
 
 // JobRescueResult is the result of JobRescue.

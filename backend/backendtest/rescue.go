@@ -70,6 +70,42 @@ func testRescue(t *testing.T, f Factory) {
 		h.requireNoClaim(q, at(time.Hour))
 	})
 
+	t.Run("CancelRequested", func(t *testing.T) {
+		// A cancel asked of a running job whose worker then dies is honoured:
+		// the job ends cancelled rather than running again.
+		h := setup(t, f)
+		q := "rescue-cancel-requested"
+		id, other := h.addOne(q), h.addOne(q)
+		claimed := h.claim(q, 2, base)
+		require.Len(t, claimed, 2)
+		_, err := h.cancel(id, at(time.Second))
+		require.NoError(t, err)
+		require.True(t, h.get(id).CancelRequested)
+
+		now := at(time.Minute)
+		got := h.rescue(now, 0)
+		require.ElementsMatch(t, []backend.RescuedJob{
+			{ID: id, Kind: testKind, Queue: q, State: backend.StateCancelled},
+			{ID: other, Kind: testKind, Queue: q, State: backend.StateQueued},
+		}, got)
+		j := h.requireState(id, backend.StateCancelled)
+		require.False(t, j.CancelRequested, "the request is honoured, so no longer pending")
+		require.Equal(t, 1, j.Attempt)
+		requireTime(t, now, j.FinishedAt, "FinishedAt")
+		requireLeaseCleared(t, j)
+		require.Len(t, j.Errors, 1)
+		requireLeaseExpiredError(t, j.Errors[0], 1, now)
+		require.False(t, h.get(other).CancelRequested)
+
+		// Only the job without a pending cancel runs again; the dead
+		// worker's late outcome changes nothing.
+		again := h.claim(q, 2, at(61*time.Second))
+		require.Len(t, again, 1)
+		require.Equal(t, other, again[0].ID)
+		require.Equal(t, []string{id}, h.finish(at(62*time.Second), complete(claimed[0], "")))
+		h.requireState(id, backend.StateCancelled)
+	})
+
 	t.Run("Fenced", func(t *testing.T) {
 		h := setup(t, f)
 		q := "rescue-fenced"

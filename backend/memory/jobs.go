@@ -257,12 +257,16 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 		e.AppendError(&backend.AttemptError{
 			Message: fmt.Sprintf("lease expired: worker %q neither finished nor extended it", owner),
 		}, p.Now)
-		if e.Attempt < e.MaxAttempts {
+		switch {
+		case e.CancelRequested:
+			e.CancelRequested = false
+			e.finish(backend.StateCancelled, p.Now)
+		case e.Attempt < e.MaxAttempts:
 			e.RunAt = p.Now
 			e.setState(backend.StateQueued)
 			e.q.ready.push(e)
 			b.wake(e.Queue)
-		} else {
+		default:
 			e.finish(backend.StateFailed, p.Now)
 		}
 		res.Jobs = append(res.Jobs, backend.RescuedJob{ID: e.ID, Kind: e.Kind, Queue: e.Queue, State: e.State})

@@ -1,5 +1,6 @@
--- rescue: hands back running jobs whose lease expired before $1: queued at $1
--- when attempts are left, failed otherwise, with an attempt error. Rows are
+-- rescue: hands back running jobs whose lease expired before $1: cancelled
+-- when a cancel was requested while they ran, else queued at $1 when attempts
+-- are left, failed otherwise, with an attempt error. Rows are
 -- locked with SKIP LOCKED and re-checked after locking, so a completion that
 -- commits first wins (the job stays completed) and one that comes after is
 -- fenced (its token is cleared here).
@@ -15,9 +16,11 @@ WITH expired AS (
 ),
 upd AS (
   UPDATE {{schema}}.jobs j
-  SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'queued' END,
-      run_at = CASE WHEN j.attempt >= j.max_attempts THEN j.run_at ELSE $1::timestamptz END,
-      finished_at = CASE WHEN j.attempt >= j.max_attempts THEN $1::timestamptz ELSE NULL END,
+  SET state = CASE WHEN j.cancel_requested THEN 'cancelled'
+                   WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'queued' END,
+      run_at = CASE WHEN j.cancel_requested OR j.attempt >= j.max_attempts THEN j.run_at ELSE $1::timestamptz END,
+      finished_at = CASE WHEN j.cancel_requested OR j.attempt >= j.max_attempts THEN $1::timestamptz ELSE NULL END,
+      cancel_requested = false,
       errors = COALESCE(j.errors, '[]'::jsonb)
                || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'at', $1::timestamptz, 'message', $3::text)),
       lease_owner = NULL,
