@@ -1,6 +1,6 @@
 -- rescue: hands back running jobs of one queue whose lease expired before
--- now: queued at now when attempts are left, failed otherwise, with an
--- attempt error. Atomic, so a completion either lands first (the job is no
+-- now: cancelled when a cancel was requested while it ran, else queued at
+-- now when attempts are left, failed otherwise, with an attempt error. Atomic, so a completion either lands first (the job is no
 -- longer in the running set and stays completed) or after (fenced: the job
 -- is no longer running). Lease fields stay; readers ignore them unless the
 -- job is running. Running-set members are "RANDOM.N|ID" (see claim.lua); a
@@ -22,7 +22,7 @@ for _, m in ipairs(members) do
   local id = string.sub(m, (string.find(m, '|', 1, true) or 0) + 1)
   local k = jp .. id
   redis.call('ZREM', KEYS[4], m)
-  local f = redis.call('HMGET', k, 's', 'a', 'ma', 'd', 'p', 'e')
+  local f = redis.call('HMGET', k, 's', 'a', 'ma', 'd', 'p', 'e', 'cr')
   if f[1] == 'running' then
     local a = tonumber(f[2])
     local err = '{"attempt":' .. a .. ',"at":"' .. at .. '","message":' .. msg .. '}'
@@ -33,11 +33,15 @@ for _, m in ipairs(members) do
       e = string.sub(e, 1, -2) .. ',' .. err .. ']'
     end
     local state
-    if a >= tonumber(f[3]) then
+    if f[7] == '1' or a >= tonumber(f[3]) then
+      local set = KEYS[6]
       state = 'failed'
+      if f[7] == '1' then
+        set, state = KEYS[7], 'cancelled'
+      end
       redis.call('HSET', k, 's', state, 'ft', now_ns, 'e', e)
       redis.call('HDEL', k, 'cr')
-      redis.call('ZADD', KEYS[6], now_us, id)
+      redis.call('ZADD', set, now_us, id)
     else
       state = 'queued'
       redis.call('HSET', k, 's', state, 'r', now_ns, 'rs', now_rs, 'e', e)
