@@ -295,10 +295,14 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 			j.AppendError(&backend.AttemptError{
 				Message: fmt.Sprintf("lease expired: worker %q neither finished nor extended it", owner),
 			}, p.Now)
-			if j.Attempt < j.MaxAttempts {
+			switch {
+			case j.CancelRequested: // the worker that would have stopped it is gone
+				j.CancelRequested = false
+				finish(j, backend.StateCancelled, p.Now)
+			case j.Attempt < j.MaxAttempts:
 				j.RunAt = p.Now
 				j.State = backend.StateQueued
-			} else {
+			default:
 				finish(j, backend.StateFailed, p.Now)
 			}
 			return nil
