@@ -235,3 +235,19 @@ func TestServiceLifecycle(t *testing.T) {
 	r.Stop()
 	r.Stop() // idempotent
 }
+
+// The pruner's first run comes an interval after Start, not at Start.
+func TestPrunerWaitsAnIntervalFirst(t *testing.T) {
+	t.Parallel()
+	const interval = 300 * time.Millisecond
+	stub := &stubJobs{called: make(chan struct{}, 1)}
+	p := NewPruner(PrunerConfig{Common: Common{Interval: interval, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, Backend: stub})
+	began := time.Now()
+	startService(t, p)
+	select {
+	case <-stub.called:
+		require.GreaterOrEqual(t, time.Since(began), interval, "the first prune waits an interval")
+	case <-time.After(10 * time.Second):
+		t.Fatal("pruner never ran")
+	}
+}

@@ -66,6 +66,10 @@ func NewPruner(cfg PrunerConfig) *Pruner {
 	p := &Pruner{cfg: cfg}
 	p.cfg.Retention = cfg.Retention.withDefaults()
 	p.service = newService("pruner", cfg.Common, DefaultPruneInterval, p.run)
+	// Its first run waits an interval: retention is counted in hours, while
+	// a run scans the store (O(jobs) on NATS KV), which right at a worker's
+	// start slowed its first claims 2-3x.
+	p.service.waitFirst = true
 	p.cfg.Common = p.service.c
 	return p
 }

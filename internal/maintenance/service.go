@@ -24,11 +24,15 @@ type Common struct {
 	Ticks <-chan time.Time
 }
 
-// service runs work at Start and every interval until stopped.
+// service runs work every interval until stopped, and at Start too unless
+// it was made with waitFirst.
 type service struct {
 	name string
 	c    Common
 	work func(ctx context.Context)
+	// waitFirst skips the run at Start: for work that is never urgent and
+	// would only compete with a starting worker's first claims.
+	waitFirst bool
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -82,7 +86,9 @@ func (s *service) loop(ctx context.Context, done chan struct{}) {
 		t := time.NewTicker(s.c.Interval)
 		defer t.Stop()
 		ticks = t.C
-		s.work(ctx)
+		if !s.waitFirst {
+			s.work(ctx)
+		}
 	}
 	for {
 		select {
