@@ -39,15 +39,10 @@ bench_build() {
 }
 
 # bench_sizes SYSTEM prints the --timeout/--jobs/--workers flags chosen by
-# the environment. conveyor-nats drains a few hundred jobs/s here, so it gets
-# N=5000 (BENCH_NATS_JOBS) to stay inside the time budget.
+# the environment; every system gets the same N and C.
 bench_sizes() {
 	printf -- '--timeout %s ' "$BENCH_TIMEOUT"
-	if [ -n "${BENCH_JOBS:-}" ]; then
-		printf -- '--jobs %s ' "$BENCH_JOBS"
-	elif [ "$1" = conveyor-nats ]; then
-		printf -- '--jobs %s ' "${BENCH_NATS_JOBS:-5000}"
-	fi
+	[ -n "${BENCH_JOBS:-}" ] && printf -- '--jobs %s ' "$BENCH_JOBS"
 	[ -n "${BENCH_WORKERS:-}" ] && printf -- '--workers %s ' "$BENCH_WORKERS"
 	return 0
 }
