@@ -18,12 +18,6 @@ func (h *harness) list(p backend.JobListParams) *backend.JobListResult {
 	return res
 }
 
-// listIDs returns the IDs of one page.
-func (h *harness) listIDs(p backend.JobListParams) []string {
-	h.t.Helper()
-	return ids(h.list(p).Jobs)
-}
-
 func ids(jobs []*backend.Job) []string {
 	out := make([]string, len(jobs))
 	for i, j := range jobs {

@@ -45,9 +45,6 @@ func (x *jobIndex) del(e *entry) {
 	delete(x.uuids, [2]uint64{e.idKey.hi, e.idKey.lo})
 }
 
-// len returns the number of jobs.
-func (x *jobIndex) len() int { return len(x.uuids) + len(x.other) }
-
 // all yields every entry; the loop body may delete the yielded entry.
 func (x *jobIndex) all() iter.Seq[*entry] {
 	return func(yield func(*entry) bool) {

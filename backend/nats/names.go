@@ -55,11 +55,6 @@ func (n names) readySubject(queue string, prio int) string {
 	return n.prefix + ".ready." + qtok(queue) + "." + ptok(prio)
 }
 
-// readyQueueSubjects matches every priority of one queue.
-func (n names) readyQueueSubjects(queue string) string {
-	return n.prefix + ".ready." + qtok(queue) + ".>"
-}
-
 // consumerName is the durable pull consumer of one queue and priority.
 func (n names) consumerName(queue string, prio int) string {
 	return "q_" + qtok(queue) + "_" + ptok(prio)

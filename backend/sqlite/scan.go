@@ -15,13 +15,6 @@ import (
 
 func ns(t time.Time) int64 { return t.UnixNano() }
 
-func nullNS(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixNano()
-}
-
 func fromNS(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 func fromNullNS(n sql.NullInt64) time.Time {
