@@ -72,9 +72,7 @@ func testClaim(t *testing.T, f Factory) {
 		want := []string{highEarly.ID, highLate.ID, tieA.ID, tieB.ID, lowEarly.ID, low.ID, negative.ID}
 
 		got := h.claim(q, 3, base)
-		for _, j := range h.claim(q, 10, base) {
-			got = append(got, j)
-		}
+		got = append(got, h.claim(q, 10, base)...)
 		ids := make([]string, len(got))
 		for i, j := range got {
 			ids[i] = j.ID

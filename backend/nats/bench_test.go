@@ -3,7 +3,6 @@ package nats
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -193,7 +192,7 @@ func BenchmarkRawFetchAck(b *testing.B) {
 			n++
 		}
 		if n != benchBatch {
-			b.Fatal(fmt.Sprintf("fetched %d", n))
+			b.Fatalf("fetched %d", n)
 		}
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "msgs/s")
