@@ -25,6 +25,9 @@ const (
 	DefaultBusyTimeout = 10 * time.Second
 	DefaultReadConns   = 4
 	DefaultCacheKiB    = 32 << 10
+	// DefaultForeignWakeInterval is how often a process with idle workers
+	// checks whether another process wrote the file.
+	DefaultForeignWakeInterval = 50 * time.Millisecond
 )
 
 // Synchronous levels accepted by Config.Synchronous (SQLite's PRAGMA synchronous).
@@ -53,6 +56,12 @@ type Config struct {
 	Synchronous string
 	// CacheKiB is SQLite's page cache per connection, in KiB. Default 32768 (32 MiB).
 	CacheKiB int
+	// ForeignWakeInterval is how often, while a worker waits for jobs, the
+	// backend checks whether another process committed to the file (PRAGMA
+	// data_version) and wakes the worker if so. Default 50 ms; negative
+	// turns the check off (other processes' jobs then wait for the worker's
+	// fallback poll).
+	ForeignWakeInterval time.Duration
 	// SkipMigrate leaves the schema alone in New; call Migrate yourself.
 	// Default false: New migrates.
 	SkipMigrate bool
@@ -75,6 +84,9 @@ func (c Config) WithDefaults() Config {
 	c.Synchronous = strings.ToUpper(c.Synchronous)
 	if c.CacheKiB == 0 {
 		c.CacheKiB = DefaultCacheKiB
+	}
+	if c.ForeignWakeInterval == 0 {
+		c.ForeignWakeInterval = DefaultForeignWakeInterval
 	}
 	return c
 }
@@ -102,7 +114,8 @@ func (c Config) Validate() error {
 // relative ("sqlite:conveyor.db") or absolute ("sqlite:/var/lib/x.db",
 // also "sqlite:///var/lib/x.db"); empty means DefaultPath. Parameters:
 // busy_timeout (a Go duration), read_conns, synchronous (normal|full),
-// cache_kib, migrate (true|false).
+// cache_kib, foreign_wake (a Go duration; negative: off), migrate
+// (true|false).
 func ParseURL(rawURL string) (Config, error) {
 	var cfg Config
 	rest, ok := strings.CutPrefix(rawURL, "sqlite:")
@@ -127,12 +140,14 @@ func ParseURL(rawURL string) (Config, error) {
 			cfg.Synchronous = v
 		case "cache_kib":
 			cfg.CacheKiB, err = strconv.Atoi(v)
+		case "foreign_wake":
+			cfg.ForeignWakeInterval, err = time.ParseDuration(v)
 		case "migrate":
 			var m bool
 			m, err = strconv.ParseBool(v)
 			cfg.SkipMigrate = !m
 		default:
-			err = fmt.Errorf("unknown parameter (want busy_timeout, read_conns, synchronous, cache_kib, migrate)")
+			err = fmt.Errorf("unknown parameter (want busy_timeout, read_conns, synchronous, cache_kib, foreign_wake, migrate)")
 		}
 		if err != nil {
 			return cfg, fmt.Errorf("sqlite URL %q: parameter %s: %w", rawURL, k, err)

@@ -39,9 +39,10 @@ type Backend struct {
 	stmts atomic.Pointer[stmts] // nil until the schema is migrated
 	hub   *hub                  // wake-ups for this file, shared in the process
 
-	closeOnce sync.Once
-	closed    atomic.Bool
-	done      chan struct{} // closed by Close; ends watchers
+	foreignOnce sync.Once // starts the data_version poller (foreign.go)
+	closeOnce   sync.Once
+	closed      atomic.Bool
+	done        chan struct{} // closed by Close; ends watchers
 }
 
 // stmts are the statements prepared once on the writer (and the reader for

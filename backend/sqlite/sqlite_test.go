@@ -95,6 +95,8 @@ func TestParseURL(t *testing.T) {
 		{name: "empty is default", url: "sqlite:", want: sqlite.Config{}},
 		{name: "params", url: "sqlite:c.db?synchronous=full&busy_timeout=2s&read_conns=2&cache_kib=1024&migrate=false",
 			want: sqlite.Config{Path: "c.db", Synchronous: "full", BusyTimeout: 2 * time.Second, ReadConns: 2, CacheKiB: 1024, SkipMigrate: true}},
+		{name: "foreign wake", url: "sqlite:c.db?foreign_wake=-1s", want: sqlite.Config{Path: "c.db", ForeignWakeInterval: -time.Second}},
+		{name: "bad foreign wake", url: "sqlite:c.db?foreign_wake=often", wantErr: true},
 		{name: "unknown param", url: "sqlite:c.db?journal=off", wantErr: true},
 		{name: "bad duration", url: "sqlite:c.db?busy_timeout=soon", wantErr: true},
 		{name: "other scheme", url: "postgres://x", wantErr: true},
@@ -460,4 +462,71 @@ func TestExists(t *testing.T) {
 	require.NoError(t, backend.CheckExists("sqlite:"+path))
 
 	require.ErrorContains(t, sqlite.Exists("sqlite:"+path+"?nope=1"), "unknown parameter")
+}
+
+// foreignPair opens the same file twice the way two processes would: the
+// second path goes through a symlinked directory, so the two backends do not
+// share the in-process wake-up hub (keyed by path) and only the data_version
+// poller can carry a signal from one to the other.
+func foreignPair(t *testing.T, interval time.Duration) (watcher, writer backend.Backend) {
+	t.Helper()
+	dir := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(dir, link))
+	ctx := context.Background()
+	a, err := sqlite.New(ctx, sqlite.Config{Path: filepath.Join(dir, "jobs.db"), ForeignWakeInterval: interval})
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	b, err := sqlite.New(ctx, sqlite.Config{Path: filepath.Join(link, "jobs.db")})
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	return a, b
+}
+
+func enqueueOne(t *testing.T, b backend.Backend, queue string) {
+	t.Helper()
+	now := time.Now()
+	_, err := b.JobEnqueue(context.Background(), &backend.JobEnqueueParams{Now: now, Jobs: []*backend.JobInsert{{
+		ID: uuid.Must(uuid.NewV7()).String(), Kind: "k", Queue: queue, Args: json.RawMessage(`{}`),
+		MaxAttempts: 1, Timeout: time.Minute, RunAt: now,
+	}}})
+	require.NoError(t, err)
+}
+
+func TestForeignWake(t *testing.T) {
+	t.Parallel()
+	a, b := foreignPair(t, 10*time.Millisecond)
+	w, err := a.(backend.Waker).QueueWatch(t.Context(), &backend.QueueWatchParams{Queues: []string{"mail"}})
+	require.NoError(t, err)
+	// The other "process" keeps enqueueing: the poller may read its first
+	// version after the first write, which then looks like no change.
+	every := time.NewTicker(20 * time.Millisecond)
+	defer every.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case q := <-w.C:
+			require.Equal(t, "mail", q)
+			return
+		case <-every.C:
+			enqueueOne(t, b, "mail")
+		case <-deadline:
+			t.Fatal("jobs enqueued by another process did not wake the watcher")
+		}
+	}
+}
+
+func TestForeignWakeOff(t *testing.T) {
+	t.Parallel()
+	a, b := foreignPair(t, -1)
+	w, err := a.(backend.Waker).QueueWatch(t.Context(), &backend.QueueWatchParams{Queues: []string{"mail"}})
+	require.NoError(t, err)
+	enqueueOne(t, b, "mail")
+	enqueueOne(t, a, "mail") // this process's own enqueue still wakes at once
+	require.Equal(t, "mail", <-w.C)
+	select {
+	case q := <-w.C:
+		t.Fatalf("a second signal (%s) arrived with the poller off", q)
+	case <-time.After(300 * time.Millisecond):
+	}
 }

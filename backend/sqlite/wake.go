@@ -8,13 +8,12 @@ import (
 	"conveyor/backend"
 )
 
-// Wake-ups are in-process only: after a write that makes jobs claimable
-// commits (enqueue, manual retry, promotion, rescue, a snooze that is due,
-// queue resume), the backend signals the watchers of those queues. Every
+// In-process wake-ups: after a write that makes jobs claimable commits
+// (enqueue, manual retry, promotion, rescue, a snooze that is due, queue
+// resume), the backend signals the watchers of those queues at once. Every
 // Backend opened on the same file in this process shares one hub, so a
-// client and a worker opened separately still wake each other. Another
-// process writing the same file sends nothing: its jobs are found by the
-// worker's fallback poll.
+// client and a worker opened separately still wake each other. Writes by
+// other processes are noticed by the data_version poller (foreign.go).
 
 // hub fans queue signals out to the watchers of one database file.
 type hub struct {
@@ -65,6 +64,27 @@ func releaseHub(h *hub) {
 	}
 }
 
+// hasWatchers reports whether anyone listens.
+func (h *hub) hasWatchers() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.watchers) > 0
+}
+
+// notifyAll signals every watcher for each of its queues (see foreign.go).
+func (h *hub) notifyAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for w := range h.watchers {
+		for q := range w.queues {
+			select {
+			case w.c <- q:
+			default:
+			}
+		}
+	}
+}
+
 // notify signals every watcher of any of queues, without blocking: a watcher
 // whose buffer is full already has a pending signal (coalescing is allowed).
 func (h *hub) notify(queues []string) {
@@ -86,9 +106,9 @@ func (h *hub) notify(queues []string) {
 }
 
 // QueueWatch returns a channel that receives a queue name soon after a job
-// of one of p.Queues becomes claimable through this process. It is closed
-// when ctx ends or the backend is closed. Signals from other processes do
-// not arrive: callers poll as a fallback.
+// of one of p.Queues becomes claimable through this process, or within
+// Config.ForeignWakeInterval after another process wrote the file. It is
+// closed when ctx ends or the backend is closed.
 func (b *Backend) QueueWatch(ctx context.Context, p *backend.QueueWatchParams) (*backend.QueueWatchResult, error) {
 	if b.closed.Load() {
 		return nil, backend.ErrClosed
@@ -101,6 +121,7 @@ func (b *Backend) QueueWatch(ctx context.Context, p *backend.QueueWatchParams) (
 	h.mu.Lock()
 	h.watchers[w] = struct{}{}
 	h.mu.Unlock()
+	b.startForeignWake()
 	go func() {
 		select {
 		case <-ctx.Done():
