@@ -96,12 +96,10 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 		})
 	}
 	if err != nil {
-		for _, q := range newQueues {
-			b.queueSeen.Delete(q)
-		}
 		fail(fmt.Errorf("enqueue: %w", err))
 		return
 	}
+	b.confirmQueues(newQueues)
 	for qi, q := range queues {
 		vals, err := scripts[qi].Slice()
 		ps := byQueue[q]
@@ -138,12 +136,21 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 const queueRefresh = 5 * time.Second
 
 // registerQueue reports whether an enqueue should add queue to the
-// queues set (first time in this process, or not within queueRefresh).
+// queues set: until a SADD of it is confirmed in this process, or when the
+// confirmation is older than queueRefresh. It only reads: marking the queue
+// on the attempt would let a concurrent call to the same queue skip the
+// SADD and store a job in an unregistered queue if the attempt then failed.
 func (b *Backend) registerQueue(queue string) bool {
 	wall := time.Now() // process-local bookkeeping, not job logic: the wall clock is right here
-	if last, ok := b.queueSeen.Load(queue); ok && wall.Sub(last.(time.Time)) < queueRefresh {
-		return false
+	last, ok := b.queueSeen.Load(queue)
+	return !ok || wall.Sub(last.(time.Time)) >= queueRefresh
+}
+
+// confirmQueues records that queues are in the queues set: the round trip
+// carrying their (idempotent) SADD succeeded.
+func (b *Backend) confirmQueues(queues []any) {
+	wall := time.Now() // process-local bookkeeping, as in registerQueue
+	for _, q := range queues {
+		b.queueSeen.Store(q, wall)
 	}
-	b.queueSeen.Store(queue, wall)
-	return true
 }

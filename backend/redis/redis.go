@@ -87,7 +87,7 @@ type Backend struct {
 	k         keys
 	batch     int
 
-	// queueSeen maps a queue name to when this process last added it to the
+	// queueSeen maps a queue name to when this process last confirmed it in the
 	// queues set (see registerQueue).
 	queueSeen sync.Map
 	// nameCache maps a queue name to its *queueNames.
