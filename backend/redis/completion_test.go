@@ -116,3 +116,30 @@ func TestPriorityScoreText(t *testing.T) {
 	}
 	require.Equal(t, []string{"10", "7", "3", "0", "-1", "-12"}, got)
 }
+
+// TestShortCompletionFinishedAtExact: the completed set keeps the finish
+// time in µs; readers must get exactly that instant back (a float product
+// µs × 1000 near 2e18 is off by up to 128 ns).
+func TestShortCompletionFinishedAtExact(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	q := "exact"
+	offsets := []time.Duration{0, 1, 123456789, 987654321, 3*time.Second + 1001, 7*time.Hour + 333333333}
+	for i, off := range offsets {
+		job := insert(q)
+		enqueue(t, b, t0, job)
+		c := claim(t, b, q, 1, t0, time.Minute)
+		require.Len(t, c, 1)
+		done := t0.Add(time.Duration(i+1)*time.Second + off)
+		res, err := b.JobFinish(ctx, &backend.JobFinishParams{Now: done, Jobs: []*backend.JobOutcome{
+			{ID: job.ID, LeaseToken: c[0].LeaseToken, Outcome: backend.OutcomeCompleted},
+		}})
+		require.NoError(t, err)
+		require.Empty(t, res.LeaseLost)
+		got, err := b.JobGet(ctx, &backend.JobGetParams{ID: job.ID})
+		require.NoError(t, err)
+		require.Equal(t, backend.StateCompleted, got.State)
+		require.Equal(t, done.Truncate(time.Microsecond), got.FinishedAt.UTC(), "offset %v", off)
+	}
+}

@@ -28,7 +28,9 @@ for i = 4, #ARGV do
       if ft then
         local n = #h
         h[n + 1], h[n + 2] = 's', 'completed'
-        h[n + 3], h[n + 4] = 'ft', string.format('%.0f', tonumber(ft) * 1000)
+        -- the score is integer µs; append the zeros as text, since µs
+        -- times 1000 (~2e18) is not exact in a double
+        h[n + 3], h[n + 4] = 'ft', string.format('%d', tonumber(ft)) .. '000'
         h[n + 5], h[n + 6] = 'cr', ''
       end
     end
