@@ -109,6 +109,15 @@
 // refuses a version it does not know; builds that know only version 2
 // refuse a version-3 prefix, which they would misread.
 //
+// Every older process on the prefix must be stopped before a version-3
+// process starts. The older builds check the version only in their own
+// Migrate: one still running keeps claiming and finishing after the
+// upgrade, fails to decode version-3 records and damages their jobs, and
+// its next Migrate could write its version back over "3". Migrate checks
+// and sets the version in one script (scripts/migrate.lua), so two
+// Migrates of this or later builds never interleave, but it cannot guard
+// against a process that never runs it again.
+//
 // # Wake-ups
 //
 // Scripts that make jobs claimable publish on P:wake:Q; QueueWatch

@@ -304,7 +304,8 @@ func TestFinishFencing(t *testing.T) {
 }
 
 // TestMigrateLayout: version-1 (running-set members were plain IDs) and
-// version-2 prefixes are upgraded in place; an unknown version is refused.
+// version-2 prefixes are upgraded in place; a newer or unknown version is
+// refused and left as it is.
 func TestMigrateLayout(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -316,8 +317,13 @@ func TestMigrateLayout(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, schemaVersion, v, "upgraded from %s", old)
 	}
-	require.NoError(t, b.rdb.Set(ctx, b.k.schema(), "99", 0).Err())
-	require.ErrorContains(t, b.Migrate(ctx), "layout version 99")
+	for _, newer := range []string{"4", "99", "garbage"} {
+		require.NoError(t, b.rdb.Set(ctx, b.k.schema(), newer, 0).Err())
+		require.ErrorContains(t, b.Migrate(ctx), "layout version "+newer)
+		v, err := b.rdb.Get(ctx, b.k.schema()).Result()
+		require.NoError(t, err)
+		require.Equal(t, newer, v, "a refused version is left alone")
+	}
 	require.NoError(t, b.rdb.Set(ctx, b.k.schema(), schemaVersion, 0).Err())
 
 	// A job claimed under layout 1 (member = ID): finish reports its lease

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -209,10 +208,13 @@ const schemaVersion = "3"
 
 // upgradable are the layout versions Migrate accepts: none (a new prefix),
 // the older ones it upgrades in place, and its own.
-var upgradable = map[string]bool{"": true, "1": true, "2": true, schemaVersion: true}
+var upgradable = []any{"", "1", "2", schemaVersion}
 
 // Migrate implements backend.Lifecycle: it loads the scripts and records the
-// layout version. Redis has no schema, so this is idempotent and cheap.
+// layout version. Redis has no schema, so this is idempotent and cheap. The
+// version is checked and set in one script, so a concurrent Migrate of an
+// older build cannot slip its version in between (see doc.go, "Layout
+// versions": older processes must still be stopped first).
 func (b *Backend) Migrate(ctx context.Context) error {
 	if err := b.check(); err != nil {
 		return err
@@ -220,15 +222,16 @@ func (b *Backend) Migrate(ctx context.Context) error {
 	if err := loadScripts(ctx, b.rdb); err != nil {
 		return err
 	}
-	cur, err := b.rdb.Get(ctx, b.k.schema()).Result()
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return fmt.Errorf("read layout version: %w", err)
-	}
-	if !upgradable[cur] {
-		return fmt.Errorf("redis backend: prefix %q holds layout version %s, this build knows %s", b.k.prefix, cur, schemaVersion)
-	}
-	if err := b.rdb.Set(ctx, b.k.schema(), schemaVersion, 0).Err(); err != nil {
+	args := append([]any{schemaVersion}, upgradable...)
+	res, err := scriptMigrate.Run(ctx, b.rdb, []string{b.k.schema()}, args...).Slice()
+	if err != nil {
 		return fmt.Errorf("record layout version: %w", err)
+	}
+	if len(res) != 2 {
+		return fmt.Errorf("record layout version: script returned %d values", len(res))
+	}
+	if recorded, _ := res[0].(int64); recorded != 1 {
+		return fmt.Errorf("redis backend: prefix %q holds layout version %v, this build knows %s", b.k.prefix, res[1], schemaVersion)
 	}
 	return nil
 }

@@ -41,11 +41,12 @@ var (
 	scriptQueueStats   = mustScript("queue_stats")
 	scriptRecordPut    = mustScript("record_put")
 	scriptRecordDelete = mustScript("record_delete")
+	scriptMigrate      = mustScript("migrate")
 
 	allScripts = []*goredis.Script{
 		scriptEnqueue, scriptClaim, scriptFinish, scriptJobGet, scriptLeaseExtend, scriptRescue, scriptPromote,
 		scriptCancel, scriptRetry, scriptDelete, scriptPurge, scriptPrune, scriptQueueStats,
-		scriptRecordPut, scriptRecordDelete,
+		scriptRecordPut, scriptRecordDelete, scriptMigrate,
 	}
 )
 
