@@ -121,6 +121,7 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 // absent field is "".
 type jobFields struct {
 	d, g, m, s, a, ma, r, res, e, pg, ft, lt, L, cr string
+	x                                               string // args of the first layout-1 builds (see static)
 }
 
 // set stores the value of the hash field name (unknown names are ignored).
@@ -154,15 +155,23 @@ func (f *jobFields) set(name, val string) {
 		f.L = val
 	case "cr":
 		f.cr = val
+	case "x":
+		f.x = val
 	}
 }
 
 // static returns the static JSON, args and meta of a record: its d, g and
 // m fields, or the three framed in d by records written before the split
-// (static JSON always starts with '{', a frame with a digit).
+// (static JSON always starts with '{', a frame with a digit). The first
+// layout-1 builds wrote plain JSON in d but the args in x, not g: with no
+// g, x is the args (claim.lua returns x in g's place for such records).
 func (f *jobFields) static() (d, args, meta string, err error) {
 	if strings.HasPrefix(f.d, "{") {
-		return f.d, f.g, f.m, nil
+		args = f.g
+		if args == "" {
+			args = f.x
+		}
+		return f.d, args, f.m, nil
 	}
 	return decodeStatic(f.d)
 }

@@ -52,7 +52,8 @@
 // reading it). Lease fields are left in place when a job stops running
 // (saving a write per finish) and ignored then. Records written before
 // layout 3 framed the static JSON, args and meta together in d
-// ("LEN:LEN:" then the three); they are still read.
+// ("LEN:LEN:" then the three); they are still read, as are those of the
+// first layout-1 builds (plain static JSON in d, the args in x, no g).
 //
 // A plain completion (no result, no error: the common outcome) writes no
 // job hash at all: finish only moves the ID from the running set to the

@@ -73,3 +73,26 @@ func TestFramedRecordsRead(t *testing.T) {
 	require.JSONEq(t, string(job.Args), string(c[0].Args))
 	require.JSONEq(t, `{"m":1}`, string(c[0].Meta))
 }
+
+// TestEarlyLayout1ArgsRead: the first layout-1 builds kept the args in field
+// x (plain static JSON in d, no g); get and claim still return those args
+// rather than empty ones.
+func TestEarlyLayout1ArgsRead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	q := "early"
+	job := insert(q, func(j *backend.JobInsert) { j.Args = json.RawMessage(`{"early":[1,2,3]}`) })
+	enqueue(t, b, t0, job)
+	key := b.k.job(q, job.ID)
+	require.NoError(t, b.rdb.HSet(ctx, key, "x", string(job.Args)).Err())
+	require.NoError(t, b.rdb.HDel(ctx, key, "g").Err())
+	b.idQueue = idCache{} // read through the index, as another process would
+	got, err := b.JobGet(ctx, &backend.JobGetParams{ID: job.ID})
+	require.NoError(t, err)
+	require.Equal(t, job.Kind, got.Kind)
+	require.JSONEq(t, string(job.Args), string(got.Args))
+	c := claim(t, b, q, 1, t0, time.Minute)
+	require.Len(t, c, 1)
+	require.JSONEq(t, string(job.Args), string(c[0].Args))
+}

@@ -61,6 +61,11 @@ for i, m in ipairs(members) do
   local k = jp .. id
   local job = redis.call('HMGET', k, 'a', 'd', 'g', 'm', 'ma', 'r', 'e', 'res', 'pg', 'cr')
   if job[1] then
+    if not job[3] then
+      -- no g: the first layout-1 builds kept the args in x (one more
+      -- read for those old records only)
+      job[3] = redis.call('HGET', k, 'x')
+    end
     -- Numbers are formatted with '%d': Lua's own number-to-string
     -- conversion goes through the C library's float formatting, which the
     -- server profile showed as several percent of a claim.
