@@ -163,8 +163,14 @@ func (b *Backend) schedWrite(j *backend.Job) write {
 // and its message and is otherwise harmless (a claim drops a message whose
 // record it cannot move). A ready message that cannot be published fails
 // the enqueue, and its record is deleted again (best effort) so the failed
-// enqueue leaves no job that nothing announces.
+// enqueue leaves no job that nothing announces. A key whose last entry is
+// a delete marker (a deleted or undone job) is created again
+// (resolveConflict). Once its writes are sent the enqueue finishes them
+// even if ctx ends, within enqueueFinish.
 func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.EnqueueOutcome, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // nothing sent yet: nothing to finish
+	}
 	recs := make([][]byte, len(jobs))
 	var ws []write
 	for _, j := range jobs {
@@ -192,6 +198,11 @@ func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.Enq
 		}
 		return b.carriedReady(jobs[k], r.rev, recs[k]), true
 	}
+	// Once records are sent the enqueue finishes whatever the caller's ctx
+	// does: giving up between a record's ack and its ready message would
+	// leave a queued job that no claim finds.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueFinish)
+	defer cancel()
 	all, from, ready := b.writeChained(ctx, ws, announce)
 	if err := firstErr(all[:pre]); err != nil {
 		return nil, fmt.Errorf("nats: enqueue: %w", err)
@@ -207,17 +218,11 @@ func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.Enq
 		case rs[i].err == nil:
 			outs[i] = backend.EnqueueOutcome{ID: j.ID, State: j.State}
 		case errors.Is(rs[i].err, errCASConflict):
-			e := b.getJob(ctx, j.ID)
-			if e.err != nil {
-				return nil, e.err
+			out, hw, err := b.resolveConflict(ctx, j, recs[i])
+			if err != nil {
+				return nil, err
 			}
-			if e.job == nil {
-				return nil, fmt.Errorf("nats: enqueue job %s: conflicting record vanished", j.ID)
-			}
-			outs[i] = backend.EnqueueOutcome{ID: j.ID, Duplicate: true, State: e.job.State}
-			if e.job.State == backend.StateQueued {
-				heal = append(heal, write{subject: b.names.readySubject(e.job.Queue, e.job.Priority), data: readyPayload(e.job.RunAt, j.ID, e.gen), expect: expectNone})
-			}
+			outs[i], heal = out, append(heal, hw...)
 		default:
 			return nil, fmt.Errorf("nats: enqueue: %w", rs[i].err)
 		}
@@ -227,6 +232,10 @@ func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.Enq
 	}
 	return outs, nil
 }
+
+// enqueueFinish bounds how long an enqueue whose caller's ctx ended keeps
+// waiting for the acks of what it already sent.
+const enqueueFinish = 10 * time.Second
 
 // undoUnannounced deletes the records whose ready message failed
 // (conditional on the revision the enqueue created) and returns the first
@@ -291,6 +300,10 @@ func (b *Backend) storeUnique(ctx context.Context, j *backend.Job) (backend.Enqu
 		}
 		if holderID == j.ID {
 			if h.job != nil {
+				// A retry of our own insert: heal a lost ready message, as store does.
+				if err := firstErr(b.writeAll(ctx, b.healReady(h))); err != nil {
+					return backend.EnqueueOutcome{}, fmt.Errorf("nats: enqueue: %w", err)
+				}
 				return backend.EnqueueOutcome{ID: j.ID, Duplicate: true, State: h.job.State}, nil
 			}
 			break // our own earlier attempt took the key but stored nothing
