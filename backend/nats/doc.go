@@ -156,4 +156,10 @@
 // Unused messages are handed back with a nak sent as a request, so the
 // next pull sees them. The client reconnects forever after a server
 // restart (MaxReconnects(-1)).
+//
+// # Compatibility
+//
+// Ready messages carry the job record (carry.go), and older versions of
+// this backend drop such messages: upgrading requires stopping every older
+// process on the prefix first.
 package nats
