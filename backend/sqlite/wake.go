@@ -64,6 +64,15 @@ func releaseHub(h *hub) {
 	}
 }
 
+// signal sends q without blocking (called under the hub's mu): a full
+// buffer already holds a pending signal, and coalescing is allowed.
+func (w *watcher) signal(q string) {
+	select {
+	case w.c <- q:
+	default:
+	}
+}
+
 // hasWatchers reports whether anyone listens.
 func (h *hub) hasWatchers() bool {
 	h.mu.Lock()
@@ -77,10 +86,7 @@ func (h *hub) notifyAll() {
 	defer h.mu.Unlock()
 	for w := range h.watchers {
 		for q := range w.queues {
-			select {
-			case w.c <- q:
-			default:
-			}
+			w.signal(q)
 		}
 	}
 }
@@ -96,10 +102,7 @@ func (h *hub) notify(queues []string) {
 	for w := range h.watchers {
 		for _, q := range queues {
 			if w.queues[q] {
-				select {
-				case w.c <- q:
-				default:
-				}
+				w.signal(q)
 			}
 		}
 	}
