@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"conveyor/bench"
@@ -22,6 +23,7 @@ func newBenchCmd() *cobra.Command {
 		jobs     int
 		workers  int
 		timeout  time.Duration
+		profile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench --backend URL [--workload insert|batch|work|latency|all] [--jobs N] [--workers C]",
@@ -56,6 +58,13 @@ with River and asynq; bench/report.sh regenerates BENCHMARKS.md.`,
 			if jobs < 0 || workers < 0 || timeout < 0 {
 				return usageErrorf("bench: --jobs, --workers and --timeout must not be negative")
 			}
+			if profile != "" {
+				stop, err := startCPUProfile(profile)
+				if err != nil {
+					return withCode(exitUsage, fmt.Errorf("bench: --cpuprofile: %w", err))
+				}
+				defer stop()
+			}
 			ctx := cmd.Context()
 			sys, err := bench.Open(ctx, url, nil, cmd.ErrOrStderr())
 			if err != nil {
@@ -87,5 +96,24 @@ with River and asynq; bench/report.sh regenerates BENCHMARKS.md.`,
 		harness.DefaultJobs(harness.WorkloadInsert), harness.DefaultJobs(harness.WorkloadBatch), harness.DefaultJobs(harness.WorkloadWork)))
 	f.IntVar(&workers, "workers", 0, fmt.Sprintf("C, worker concurrency for work and latency (default %d)", harness.DefaultWorkers))
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "time limit of one workload")
+	f.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (for go tool pprof)")
 	return cmd
+}
+
+// startCPUProfile profiles this process into path until the returned stop
+// is called. The profile covers the client and worker side only: the
+// backend's server (PostgreSQL, Redis, NATS) is another process.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -51,4 +53,19 @@ func TestBenchUsageErrors(t *testing.T) {
 	code, _, errOut = runBench(t, "--backend", "nope://x")
 	require.Equal(t, exitUnavailable, code)
 	require.Contains(t, errOut, "nope")
+}
+
+func TestBenchCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	code, _, errOut := runBench(t, "--backend", "memory:", "--workload", "work", "--jobs", "500", "--workers", "10", "--cpuprofile", path)
+	require.Equal(t, 0, code, errOut)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	// A pprof profile is a gzip-compressed protobuf.
+	require.Greater(t, len(data), 2)
+	require.Equal(t, []byte{0x1f, 0x8b}, data[:2])
+
+	code, _, errOut = runBench(t, "--backend", "memory:", "--cpuprofile", filepath.Join(t.TempDir(), "missing", "cpu.pprof"))
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errOut, "--cpuprofile")
 }
