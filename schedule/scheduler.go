@@ -1,0 +1,349 @@
+package schedule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"conveyor"
+	"conveyor/backend"
+	"conveyor/internal/clock"
+)
+
+// Config configures a Scheduler. The zero value is valid.
+type Config struct {
+	// Schedules are declared in code: Start writes each into the store
+	// (replacing a stored definition of the same name, keeping its state).
+	// Schedules added through the API or CLI run beside them.
+	Schedules []Schedule
+	// Interval is how often the stored schedules are read again, so changes
+	// made elsewhere apply without a restart. Default 1 s.
+	Interval time.Duration
+	// MisfireGrace is how late a fire may be handled and still run under
+	// MissedSkip. Default 1 minute.
+	MisfireGrace time.Duration
+	// Logger receives one line per fire and per failure. Default slog.Default().
+	Logger *slog.Logger
+	// Clock supplies "now". Default: the wall clock.
+	Clock conveyor.Clock
+}
+
+// maxSteps bounds how many fire times one pass walks for one schedule; past
+// it (after a very long outage of a very frequent schedule) only the last
+// hour's fire times are considered.
+const maxSteps = 100_000
+
+// Scheduler enqueues the jobs of every stored schedule at their fire times.
+// Any number of replicas may run on one backend: each fire time yields
+// exactly one job, because its enqueue carries the unique key
+// "schedule:NAME:FIRE_TIME" held in every state, and each schedule's state
+// advances by compare-and-set.
+type Scheduler struct {
+	client *conveyor.Client
+	store  *Store
+	cfg    Config
+
+	mu      sync.Mutex
+	started bool
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+// New returns a scheduler that enqueues through client and keeps schedules
+// in client's backend.
+func New(client *conveyor.Client, cfg Config) (*Scheduler, error) {
+	if client == nil {
+		return nil, errors.New("schedule: New needs a client")
+	}
+	if cfg.Interval < 0 || cfg.MisfireGrace < 0 {
+		return nil, errors.New("schedule: Interval and MisfireGrace must not be negative")
+	}
+	seen := map[string]bool{}
+	for i := range cfg.Schedules {
+		s := &cfg.Schedules[i]
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("schedule: declared schedule %d: %w", i, err)
+		}
+		if seen[s.Name] {
+			return nil, fmt.Errorf("schedule: %q is declared twice", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.MisfireGrace == 0 {
+		cfg.MisfireGrace = time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	return &Scheduler{client: client, store: NewStore(client.Backend()), cfg: cfg}, nil
+}
+
+// Store returns the store the scheduler reads.
+func (s *Scheduler) Store() *Store { return s.store }
+
+// Start writes the declared schedules and starts firing in the background
+// until Stop or ctx ends.
+func (s *Scheduler) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("schedule: scheduler already started")
+	}
+	if err := s.declare(ctx); err != nil {
+		return err
+	}
+	ctx, s.stop = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	s.started = true
+	go func() {
+		defer close(s.done)
+		s.loop(ctx)
+	}()
+	return nil
+}
+
+// Stop stops firing and waits for a pass in progress to end.
+func (s *Scheduler) Stop() {
+	s.mu.Lock()
+	stop, done := s.stop, s.done
+	s.mu.Unlock()
+	if stop == nil {
+		return
+	}
+	stop()
+	<-done
+}
+
+func (s *Scheduler) declare(ctx context.Context) error {
+	now := s.cfg.Clock.Now()
+	for _, def := range s.cfg.Schedules {
+		if _, err := s.store.Put(ctx, def, now); err != nil {
+			return fmt.Errorf("schedule: declaring %q: %w", def.Name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Scheduler) loop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		t.Reset(s.pass(ctx))
+	}
+}
+
+// pass fires every due schedule once and returns how long to wait for the
+// next pass: until the earliest next fire time, at most Interval.
+func (s *Scheduler) pass(ctx context.Context) time.Duration {
+	entries, err := s.store.List(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.cfg.Logger.Warn("scheduler: listing schedules failed", "err", err)
+		}
+		return s.cfg.Interval
+	}
+	wait := s.cfg.Interval
+	for _, e := range entries {
+		next, err := s.fire(ctx, e)
+		if err != nil {
+			if ctx.Err() != nil {
+				return wait
+			}
+			s.cfg.Logger.Warn("scheduler: schedule failed", "schedule", e.Name, "err", err)
+			continue
+		}
+		if !next.IsZero() {
+			wait = min(wait, max(next.Sub(s.cfg.Clock.Now()), time.Millisecond))
+		}
+	}
+	return wait
+}
+
+// fire enqueues the jobs of e's due fire times under its policies and
+// advances its state. It returns e's next fire time.
+func (s *Scheduler) fire(ctx context.Context, e *Entry) (time.Time, error) {
+	if e.Disabled {
+		return time.Time{}, nil
+	}
+	sched, err := e.spec()
+	if err != nil {
+		return time.Time{}, err
+	}
+	now := s.cfg.Clock.Now()
+	due := dueTimes(sched, e.State, now)
+	if len(due) == 0 {
+		return nextAfter(&e.Schedule, e.State), nil
+	}
+	run := s.choose(e, due, now)
+	if len(run) > 0 && e.overlap() == OverlapSkip {
+		busy, err := s.previousUnfinished(ctx, e)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if busy {
+			s.cfg.Logger.Info("scheduler: previous run unfinished, fire skipped", "schedule", e.Name, "job", e.State.LastJobID)
+			run = nil
+		} else {
+			run = run[len(run)-1:] // earlier fires would overlap the latest one
+		}
+	}
+	st := e.State
+	for _, at := range run {
+		res, err := s.client.Enqueue(ctx, e.Kind, e.args(), e.jobOptions(at, uniqueKey(e.Name, at)))
+		if err != nil {
+			return time.Time{}, fmt.Errorf("enqueue for fire time %s: %w", at.Format(time.RFC3339), err)
+		}
+		st.LastJobID = res.ID
+		if !res.Duplicate {
+			s.cfg.Logger.Info("scheduler: fired", "schedule", e.Name, "fire_time", at, "job", res.ID)
+		}
+	}
+	if skipped := len(due) - len(run); skipped > 0 {
+		s.cfg.Logger.Info("scheduler: fire times skipped", "schedule", e.Name, "count", skipped, "policy", e.missed())
+	}
+	st.LastRun = due[len(due)-1]
+	st.NextRun = sched.Next(st.LastRun).UTC()
+	err = s.store.saveState(ctx, e, st, now)
+	if errors.Is(err, backend.ErrConflict) {
+		// Another replica (or an API change) moved the record on; the next
+		// pass reads it again, and the unique keys absorb a repeat.
+		return st.NextRun, nil
+	}
+	return st.NextRun, err
+}
+
+// dueTimes lists the fire times after the state's last run (or its start)
+// up to now, oldest first.
+func dueTimes(sched interface{ Next(time.Time) time.Time }, st State, now time.Time) []time.Time {
+	from := st.LastRun
+	if from.IsZero() {
+		from = st.Since
+	}
+	var due []time.Time
+	for t, steps := sched.Next(from), 0; !t.IsZero() && !t.After(now); t, steps = sched.Next(t), steps+1 {
+		if steps == maxSteps {
+			return dueTimes(sched, State{Since: now.Add(-time.Hour)}, now)
+		}
+		due = append(due, t.UTC())
+		if len(due) > 2*maxCatchUpLimit {
+			due = append(due[:0], due[len(due)-maxCatchUpLimit:]...) // no policy looks further back
+		}
+	}
+	return due
+}
+
+// choose applies the missed policy to due (non-empty, oldest first).
+func (s *Scheduler) choose(e *Entry, due []time.Time, now time.Time) []time.Time {
+	switch e.missed() {
+	case MissedRunOnce:
+		return due[len(due)-1:]
+	case MissedCatchUp:
+		return due[max(0, len(due)-e.catchUpLimit()):]
+	default:
+		for i, t := range due {
+			if now.Sub(t) <= s.cfg.MisfireGrace {
+				return due[i:]
+			}
+		}
+		return nil
+	}
+}
+
+// previousUnfinished tells whether the schedule's last job still waits or
+// runs (a job deleted or pruned since counts as finished).
+func (s *Scheduler) previousUnfinished(ctx context.Context, e *Entry) (bool, error) {
+	if e.State.LastJobID == "" {
+		return false, nil
+	}
+	job, err := s.client.Get(ctx, e.State.LastJobID)
+	if errors.Is(err, backend.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !job.State.Final(), nil
+}
+
+// Trigger enqueues one job of the named schedule now, outside its fire
+// times (no unique key), and records it as the schedule's latest run for the
+// overlap policy.
+func Trigger(ctx context.Context, client *conveyor.Client, name string) (*conveyor.EnqueueResult, error) {
+	store := NewStore(client.Backend())
+	e, err := store.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	opts := e.jobOptions(time.Time{}, "")
+	res, err := client.Enqueue(ctx, e.Kind, e.args(), opts)
+	if err != nil {
+		return nil, err
+	}
+	for range 5 {
+		st := e.State
+		st.LastJobID = res.ID
+		err = store.saveState(ctx, e, st, time.Now())
+		if !errors.Is(err, backend.ErrConflict) {
+			break
+		}
+		if e, err = store.Get(ctx, name); err != nil {
+			break
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("schedule %q: job %s enqueued, but recording it failed: %w", name, res.ID, err)
+	}
+	return res, nil
+}
+
+// uniqueKey names one fire of one schedule.
+func uniqueKey(name string, at time.Time) string {
+	return "schedule:" + name + ":" + at.UTC().Format(time.RFC3339Nano)
+}
+
+func (s *Schedule) args() json.RawMessage {
+	if len(s.Args) == 0 {
+		return json.RawMessage("{}")
+	}
+	return s.Args
+}
+
+// jobOptions are the options of the job fired at at (zero: a manual
+// trigger); the job's meta names the schedule and the fire time.
+func (s *Schedule) jobOptions(at time.Time, key string) *conveyor.EnqueueOptions {
+	meta := map[string]any{"schedule": s.Name}
+	if at.IsZero() {
+		meta["trigger"] = "manual"
+	} else {
+		meta["fire_time"] = at.UTC()
+	}
+	m, _ := json.Marshal(meta) // a map of strings and times always encodes
+	opts := &conveyor.EnqueueOptions{
+		Queue:       s.Queue,
+		Priority:    s.Priority,
+		MaxAttempts: s.MaxAttempts,
+		Timeout:     s.Timeout,
+		Tags:        s.Tags,
+		Meta:        m,
+		UniqueKey:   key,
+	}
+	if key != "" {
+		opts.UniqueStates = backend.AllStates
+	}
+	return opts
+}

@@ -1,0 +1,181 @@
+package schedule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"conveyor/backend"
+)
+
+// Namespace is the backend record namespace holding the schedules, one
+// record per schedule keyed by its name.
+const Namespace = "conveyor.schedules"
+
+// Entry is a stored schedule: its definition, its state and the record
+// version that guards both.
+type Entry struct {
+	Schedule
+	State   State `json:"state"`
+	Version int64 `json:"version"`
+}
+
+// MarshalJSON flattens the definition next to "state" and "version" (the
+// embedded Schedule's own MarshalJSON would otherwise swallow them).
+func (e Entry) MarshalJSON() ([]byte, error) {
+	def, err := json.Marshal(e.Schedule)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(def, &obj); err != nil {
+		return nil, err
+	}
+	if obj["state"], err = json.Marshal(e.State); err != nil {
+		return nil, err
+	}
+	obj["version"] = json.RawMessage(fmt.Sprint(e.Version))
+	return json.Marshal(obj)
+}
+
+// record is what one backend record holds.
+type record struct {
+	Schedule Schedule `json:"schedule"`
+	State    State    `json:"state"`
+}
+
+// Store keeps schedules in a backend's records, so every scheduler replica,
+// the API and the CLI see the same ones and changes need no restart.
+type Store struct {
+	b backend.Records
+}
+
+// NewStore returns a store over b.
+func NewStore(b backend.Records) *Store { return &Store{b: b} }
+
+// List returns every schedule, ordered by name.
+func (s *Store) List(ctx context.Context) ([]*Entry, error) {
+	res, err := s.b.RecordList(ctx, &backend.RecordListParams{Namespace: Namespace})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Entry, 0, len(res.Records))
+	for _, r := range res.Records {
+		e, err := decode(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Get returns one schedule, or an error wrapping backend.ErrNotFound.
+func (s *Store) Get(ctx context.Context, name string) (*Entry, error) {
+	r, err := s.b.RecordGet(ctx, &backend.RecordGetParams{Namespace: Namespace, Key: name})
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", name, err)
+	}
+	return decode(r)
+}
+
+// Put creates def or replaces the definition of the schedule of that name,
+// keeping its state (so a changed cron takes effect from the last run on,
+// and a replaced definition does not fire twice). now dates a new
+// schedule's start: fire times before it never run.
+func (s *Store) Put(ctx context.Context, def Schedule, now time.Time) (*Entry, error) {
+	if err := def.Validate(); err != nil {
+		return nil, err
+	}
+	for {
+		cur, err := s.Get(ctx, def.Name)
+		var st State
+		version := int64(0)
+		switch {
+		case err == nil:
+			st, version = cur.State, cur.Version
+		case errors.Is(err, backend.ErrNotFound):
+			st = State{Since: now.UTC()}
+		default:
+			return nil, err
+		}
+		st.NextRun = nextAfter(&def, st)
+		e, err := s.write(ctx, def, st, version, now)
+		if errors.Is(err, backend.ErrConflict) {
+			continue // another writer got there first: apply over theirs
+		}
+		return e, err
+	}
+}
+
+// Delete removes a schedule (an error wrapping backend.ErrNotFound if there
+// is none). Jobs it already enqueued stay.
+func (s *Store) Delete(ctx context.Context, name string) error {
+	err := s.b.RecordDelete(ctx, &backend.RecordDeleteParams{Namespace: Namespace, Key: name, IfVersion: backend.AnyVersion})
+	if err != nil {
+		return fmt.Errorf("schedule %q: %w", name, err)
+	}
+	return nil
+}
+
+// saveState writes e's state if the record is still at e.Version; it
+// returns an error wrapping backend.ErrConflict otherwise.
+func (s *Store) saveState(ctx context.Context, e *Entry, st State, now time.Time) error {
+	_, err := s.write(ctx, e.Schedule, st, e.Version, now)
+	return err
+}
+
+func (s *Store) write(ctx context.Context, def Schedule, st State, ifVersion int64, now time.Time) (*Entry, error) {
+	value, err := json.Marshal(record{Schedule: def, State: st})
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.b.RecordPut(ctx, &backend.RecordPutParams{
+		Namespace: Namespace, Key: def.Name, Value: value, IfVersion: ifVersion, Now: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", def.Name, err)
+	}
+	return &Entry{Schedule: def, State: st, Version: r.Version}, nil
+}
+
+func decode(r *backend.Record) (*Entry, error) {
+	var rec record
+	if err := json.Unmarshal(r.Value, &rec); err != nil {
+		return nil, fmt.Errorf("schedule %q: stored record is not a schedule: %w", r.Key, err)
+	}
+	return &Entry{Schedule: rec.Schedule, State: rec.State, Version: r.Version}, nil
+}
+
+// nextAfter is def's first fire time after the state's last run (or its
+// start); zero if the expression is invalid or never fires.
+func nextAfter(def *Schedule, st State) time.Time {
+	sched, err := def.spec()
+	if err != nil {
+		return time.Time{}
+	}
+	from := st.LastRun
+	if from.IsZero() {
+		from = st.Since
+	}
+	return sched.Next(from).UTC()
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Entry) UnmarshalJSON(data []byte) error {
+	var def Schedule
+	if err := json.Unmarshal(data, &def); err != nil {
+		return err
+	}
+	var rest struct {
+		State   State `json:"state"`
+		Version int64 `json:"version"`
+	}
+	if err := json.Unmarshal(data, &rest); err != nil {
+		return err
+	}
+	*e = Entry{Schedule: def, State: rest.State, Version: rest.Version}
+	return nil
+}
