@@ -83,7 +83,7 @@ func uniqueStatesString(states []backend.JobState) string {
 	return sb.String()
 }
 
-// enqueueValues returns the 12 ARGV values of one job for enqueue.lua.
+// enqueueValues returns the 13 ARGV values of one job for enqueue.lua.
 func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if j == nil {
 		return nil, fmt.Errorf("enqueue: nil job")
@@ -113,8 +113,43 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if runAt.UnixMicro() > now.UnixMicro() {
 		scheduled = 1
 	}
-	return []any{j.ID, d, []byte(j.Args), []byte(j.Meta), j.Priority, j.MaxAttempts, nsStr(runAt), usStr(runAt), rsStr(runAt),
-		j.UniqueKey, us, scheduled}, nil
+	runNs := nsStr(runAt)
+	return []any{j.ID, d, []byte(j.Args), []byte(j.Meta), j.Priority, j.MaxAttempts, runNs, usStr(runAt), rsStr(runAt),
+		j.UniqueKey, us, scheduled, bodyHead(runNs, j.MaxAttempts, len(d), len(j.Args))}, nil
+}
+
+// bodyHead is the start of a job's claim body ("RUN_NS|MAX_ATTEMPTS|" and
+// the encodeStatic frame "LEN:LEN:"); enqueue.lua appends the static JSON,
+// args and meta, so they cross the wire once.
+func bodyHead(runNs string, maxAttempts, lenStatic, lenArgs int) string {
+	out := make([]byte, 0, len(runNs)+24)
+	out = append(out, runNs...)
+	out = append(out, '|')
+	out = strconv.AppendInt(out, int64(maxAttempts), 10)
+	out = append(out, '|')
+	out = strconv.AppendInt(out, int64(lenStatic), 10)
+	out = append(out, ':')
+	out = strconv.AppendInt(out, int64(lenArgs), 10)
+	out = append(out, ':')
+	return string(out)
+}
+
+// parseBody fills f from a claim body (see bodyHead): run_at, max attempts,
+// static JSON, args and meta; the rest of a job never claimed since
+// enqueue is at its initial value (attempt 0, no errors, result, progress
+// or cancel request).
+func parseBody(v string, f *jobFields) error {
+	r, rest, ok1 := strings.Cut(v, "|")
+	ma, rest, ok2 := strings.Cut(rest, "|")
+	if !ok1 || !ok2 {
+		return fmt.Errorf("malformed claim body")
+	}
+	d, args, meta, err := decodeStatic(rest)
+	if err != nil {
+		return err
+	}
+	f.r, f.ma, f.d, f.g, f.m = r, ma, d, args, meta
+	return nil
 }
 
 // jobFields are the job hash fields decodeJob reads (see doc.go); an

@@ -31,6 +31,8 @@
 //	{P:Q}:ids             zset (all scores 0) of every job ID of the queue:
 //	                      lexicographic order = time order (UUIDv7), the
 //	                      JobList index
+//	{P:Q}:body            hash: ID -> claim body of a job not claimed since
+//	                      enqueue (see below)
 //	P:queues              set of queue names
 //	P:records:NS          hash of the records of namespace NS
 //	P:schema              layout version
@@ -64,6 +66,23 @@
 // and replay checks, cancel, retry, delete), and the sets alone answer the
 // rest (counts, rescue, prune, purge, lease extension). That saves the
 // server one HSET per job, the largest single cost of a finish.
+//
+// The claim body: enqueue also stores, per job, one string in the queue's
+// body hash: "RUN_NS|MAX_ATTEMPTS|LEN:LEN:" then the static JSON, args and
+// meta (the frame of decodeStatic), i.e. everything a claim returns that
+// the caller does not know, for a job still as enqueued (attempt 0, no
+// errors, result, progress or cancel request). claim.lua reads the bodies
+// of a whole batch with one HMGET and deletes them with one HDEL, instead
+// of one HMGET per job hash (which was most of a claim's server cost:
+// each redis.call from Lua and each field it converts cost). The entry
+// lives only until the job's first claim, so it is valid exactly while
+// it exists: the one change to an unclaimed job that touches what the
+// body holds (JobRetry of a scheduled or cancelled job: new run_at, max
+// attempts) deletes it, as do cancel, delete, purge and prune. A job with
+// no entry (claimed before, retried, or enqueued before layout 4) is
+// claimed from its hash as before. The hash remains the record for every
+// other reader. This costs a queued job one more hash entry (about 100
+// bytes plus its args and meta, until claimed).
 //
 // Cluster: job IDs do not name their queue, so operations by ID alone (get,
 // cancel, retry, delete) need the queue first: each process caches ID ->
@@ -101,16 +120,20 @@
 //
 // # Layout versions
 //
-// P:schema holds the layout version (3). Version 1 named running jobs by
+// P:schema holds the layout version (4). Version 1 named running jobs by
 // ID in the running set, version 2 by "RANDOM.N|ID"; version 3 added the
-// plain completion that writes no hash and the d/g/m split. Migrate
-// upgrades a version-1 or -2 prefix in place, since their data reads the
-// same under version 3 (a job claimed under version 1 and finished after
-// the upgrade reports its lease lost and is handed back by JobRescue), and
-// refuses a version it does not know; builds that know only version 2
-// refuse a version-3 prefix, which they would misread.
+// plain completion that writes no hash and the d/g/m split; version 4 the
+// claim bodies. Migrate upgrades a version-1, -2 or -3 prefix in place,
+// since their data reads the same under version 4 (jobs without a claim
+// body are claimed from their hash; a job claimed under version 1 and
+// finished after the upgrade reports its lease lost and is handed back by
+// JobRescue), and refuses a version it does not know; builds that know
+// only version 2 refuse a version-3 prefix, which they would misread, and
+// builds that know only version 3 refuse a version-4 one (they would claim
+// a job without deleting its body, and a later claim would take it for a
+// fresh job).
 //
-// Every older process on the prefix must be stopped before a version-3
+// Every older process on the prefix must be stopped before a version-4
 // process starts. The older builds check the version only in their own
 // Migrate: one still running keeps claiming and finishing after the
 // upgrade, fails to decode version-3 records and damages their jobs, and
@@ -142,15 +165,22 @@
 //
 // A burn-down is bound by the server (measured 2026-11-23 on the 2-CPU
 // machine of issue 6: Redis used 0.6-1.0 CPU s per 20k jobs drained, the
-// worker process 0.3-0.4 s). BenchmarkClaimFinish puts claim+finish at
-// 23-24 us of server CPU per job, 17.4 of them in claim.lua, of which each
-// job's HMGET costs ~6 us and its HSET ~4 us (measured by stubbing each
-// out; an HGETALL instead of the HMGET costs ~8 us). Per-job redis.call
-// from Lua is the cost, not the data: the next step to asynq x8 is a
-// layout whose claim and finish touch per-queue hashes with one bulk
-// command per batch (HMGET/HSET over many IDs) instead of one call per
-// job hash. Single enqueues are bound by round trips (~19 us of server CPU
-// each on that machine) plus 11-15 us of script work per job.
+// worker process 0.3-0.4 s). Per-job redis.call from Lua is the cost, not
+// the data. Measured at 18:37 UTC that day (load ~6; this VM then ran
+// about twice as fast as in the earlier figures), per job of a 1000-job
+// batch of small listpack hashes: one HMGET of 10 fields per job hash from
+// Lua 3.5 us of server CPU (3 fields 1.8 us: each field converted costs),
+// the same HMGETs pipelined by the client 3.9 us (no cheaper, and far
+// dearer for the client), one HSET of 4 fields per job 1.1 us, while one
+// HMGET or HSET over the batch's IDs on a per-queue hash costs 0.6 and
+// 0.5 us per job. Hence the claim body (layout 4): BenchmarkClaimFinish
+// went from 10.9 to 7.5 us of server CPU per job (claim.lua 7.8 to 4.7)
+// and from 3.9 to 2.8 us of Go CPU, 2.01 to 1.02 commands per job. What
+// is left per job on the server: the claim's HSET of the job hash (state,
+// attempt, lease), the sorted-set work (ZRANGE, ZREMRANGEBYRANK and ZADD
+// at claim, ZMSCORE, ZREM and ZADD at finish) and argument and reply
+// conversion. Single enqueues are bound by round trips (~19 us of server
+// CPU each on the earlier machine) plus 11-15 us of script work per job.
 //
 // # Durability
 //

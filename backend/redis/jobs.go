@@ -16,8 +16,8 @@ import (
 	"conveyor/backend"
 )
 
-// claimFields are the job hash fields claim.lua returns for each job after
-// id, token number and previous attempt, in its order.
+// claimFields are the job hash fields claim.lua returns, after the
+// previous attempt, for a job that has no claim body (see claim.lua).
 var claimFields = []string{"d", "g", "m", "ma", "r", "e", "res", "pg", "cr"}
 
 // JobClaim implements backend.Jobs with one script call.
@@ -43,22 +43,34 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	if err != nil {
 		return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
 	}
-	per := 3 + len(claimFields) // see claim.lua's reply
+	const per = 3 // see claim.lua's reply
 	res := &backend.JobClaimResult{Jobs: make([]*backend.Job, 0, len(vals)/per)}
 	var dec jobDecoder
 	for at := 0; at+per <= len(vals); at += per {
-		arr := vals[at : at+per]
-		id, _ := arr[0].(string)
-		n, _ := arr[1].(int64)
-		prev, _ := arr[2].(string)
-		attempt, err := strconv.ParseInt(prev, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("claim from %s: job %s: bad attempt %q", p.Queue, id, prev)
-		}
+		id, _ := vals[at].(string)
+		n, _ := vals[at+1].(int64)
 		f := jobFields{s: string(backend.StateRunning), lt: tokenBase + strconv.FormatInt(n, 10), L: lease}
-		for k, name := range claimFields {
-			v, _ := arr[3+k].(string)
-			f.set(name, v)
+		var attempt int64
+		switch v := vals[at+2].(type) {
+		case string: // a claim body: never claimed since enqueue
+			if err := parseBody(v, &f); err != nil {
+				return nil, fmt.Errorf("claim from %s: job %s: %w", p.Queue, id, err)
+			}
+		case []any: // the job hash's fields
+			if len(v) != 1+len(claimFields) {
+				return nil, fmt.Errorf("claim from %s: job %s: %d fields", p.Queue, id, len(v))
+			}
+			prev, _ := v[0].(string)
+			var err error
+			if attempt, err = strconv.ParseInt(prev, 10, 64); err != nil {
+				return nil, fmt.Errorf("claim from %s: job %s: bad attempt %q", p.Queue, id, prev)
+			}
+			for k, name := range claimFields {
+				s, _ := v[1+k].(string)
+				f.set(name, s)
+			}
+		default:
+			return nil, fmt.Errorf("claim from %s: job %s: unexpected reply %T", p.Queue, id, v)
 		}
 		j, err := dec.decode(id, p.Queue, &f)
 		if err != nil {

@@ -16,7 +16,7 @@ type keys struct {
 // tag is the hash tag shared by every key of one queue.
 func (k keys) tag(queue string) string { return "{" + k.prefix + ":" + queue + "}" }
 
-// Per-queue sorted sets, in the order the job scripts receive them as KEYS.
+// Per-queue keys (mostly sorted sets), in the order the job scripts receive them as KEYS.
 const (
 	kReady     = iota // queued jobs: score -priority, member RUNAT_US(17 digits)..ID
 	kScheduled        // scheduled jobs: score run_at µs, member ID
@@ -27,6 +27,7 @@ const (
 	kCancelled        // cancelled jobs: score finished_at µs, member ID
 	kPaused           // string "1" while the queue is paused
 	kIDs              // every job of the queue: score 0, member ID (lexicographic = time order)
+	kBody             // hash: ID -> the claim body of a job not claimed since enqueue (see doc.go)
 	numQueueKeys
 )
 
@@ -44,6 +45,7 @@ func (k keys) queueKeys(queue string) []string {
 		kCancelled: t + ":done:cancelled",
 		kPaused:    t + ":paused",
 		kIDs:       t + ":ids",
+		kBody:      t + ":body",
 	}
 }
 

@@ -303,21 +303,21 @@ func TestFinishFencing(t *testing.T) {
 	require.Empty(t, res.LeaseLost)
 }
 
-// TestMigrateLayout: version-1 (running-set members were plain IDs) and
-// version-2 prefixes are upgraded in place; a newer or unknown version is
-// refused and left as it is.
+// TestMigrateLayout: version-1 (running-set members were plain IDs),
+// version-2 and version-3 prefixes are upgraded in place; a newer or
+// unknown version is refused and left as it is.
 func TestMigrateLayout(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := t.Context()
-	for _, old := range []string{"1", "2"} {
+	for _, old := range []string{"1", "2", "3"} {
 		require.NoError(t, b.rdb.Set(ctx, b.k.schema(), old, 0).Err())
 		require.NoError(t, b.Migrate(ctx))
 		v, err := b.rdb.Get(ctx, b.k.schema()).Result()
 		require.NoError(t, err)
 		require.Equal(t, schemaVersion, v, "upgraded from %s", old)
 	}
-	for _, newer := range []string{"4", "99", "garbage"} {
+	for _, newer := range []string{"5", "99", "garbage"} {
 		require.NoError(t, b.rdb.Set(ctx, b.k.schema(), newer, 0).Err())
 		require.ErrorContains(t, b.Migrate(ctx), "layout version "+newer)
 		v, err := b.rdb.Get(ctx, b.k.schema()).Result()

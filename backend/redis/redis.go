@@ -199,16 +199,19 @@ func (b *Backend) Ping(ctx context.Context) error {
 // named running jobs "RANDOM.N|ID" in the running set (version 1: ID).
 // Version 3 lets finish record a plain completion without writing the job
 // hash (see finish.lua): the hash keeps saying running and readers consult
-// the completed set. Migrate upgrades a version-1 or -2 prefix in place, as
-// their data reads the same under version 3 (a job claimed under version 1
-// and finished after the upgrade reports its lease lost and is handed back
-// by JobRescue when its lease expires); builds that know only version 2
-// refuse a version-3 prefix, since they would read such jobs as running.
-const schemaVersion = "3"
+// the completed set. Version 4 adds the per-queue body column claim reads
+// in bulk (see doc.go); a job without an entry there is read from its hash,
+// so version-1 to -3 data reads the same and Migrate upgrades those
+// prefixes in place (a job claimed under version 1 and finished after the
+// upgrade reports its lease lost and is handed back by JobRescue when its
+// lease expires). Builds that know only version 3 or older refuse a
+// version-4 prefix: they would claim without deleting the body entry, and
+// a later claim would take the job for a fresh one.
+const schemaVersion = "4"
 
 // upgradable are the layout versions Migrate accepts: none (a new prefix),
 // the older ones it upgrades in place, and its own.
-var upgradable = []any{"", "1", "2", schemaVersion}
+var upgradable = []any{"", "1", "2", "3", schemaVersion}
 
 // Migrate implements backend.Lifecycle: it loads the scripts and records the
 // layout version. Redis has no schema, so this is idempotent and cheap. The

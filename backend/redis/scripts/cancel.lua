@@ -2,7 +2,8 @@
 -- cancelled at once; a running job gets the cancel-requested flag, which the
 -- next lease extension reports to its worker.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
+--   10 body.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 id,
 --   5 now (ns), 6 now (µs).
 -- Returns: {0} not found; {2, state} wrong state (final); {1, job} where job
@@ -28,6 +29,7 @@ elseif s == 'queued' or s == 'scheduled' or s == 'retrying' then
     redis.call('ZREM', KEYS[3], id)
   end
   redis.call('HSET', k, 's', 'cancelled', 'ft', now_ns)
+  redis.call('HDEL', KEYS[10], id) -- a claim body is of no use any more
   redis.call('ZADD', KEYS[7], now_us, id)
 else
   return { 2, s }

@@ -3,17 +3,22 @@
 -- lease. Scheduled and retrying jobs that are due are promoted first, so a
 -- claim never needs a separate promoter. A paused queue yields nothing.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
+--   10 body.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 the L
 --   field of the claimed jobs ("STARTED_NS|EXPIRY_NS|OWNER"), 5 now (µs),
 --   6 limit, 7 lease token base "QUEUE|RANDOM." (the i-th job gets base..i),
 --   8 lease expiry (µs), 9 promote limit, 10 the token base's part after
 --   its last '|' ("RANDOM."): the i-th job's member in the running set is
 --   "RANDOM.i|ID", so finish fences a whole batch with one ZMSCORE.
--- Returns: 12 values per claimed job, in one flat array (a nested array per
---   job costs the server more to reply): id, N (its lease token is base..N),
---   attempt before the claim, d, g, m, ma, r, e, res, pg, cr (false when absent) —
---   the job hash fields the caller cannot know; it applies the claim's own
+-- Returns: 3 values per claimed job, in one flat array (a nested array per
+--   job costs the server more to reply): id, N (its lease token is
+--   base..N), and either the job's claim body (a string, see enqueue.lua:
+--   the job was not claimed since enqueue, so its attempt was 0 and it has
+--   no errors, result, progress or cancel request; the entry is deleted
+--   here, as the job hash is the record from now on) or, for any other
+--   job, an array of its hash fields a (before the claim), d, g, m, ma, r,
+--   e, res, pg, cr (false when absent). The caller applies the claim's own
 --   changes (state running, attempt + 1, started_at, lease owner, token and
 --   expiry) itself.
 local jp = ARGV[1]
@@ -54,32 +59,54 @@ if #members == 0 then
   return {}
 end
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #members - 1)
+local ids = {}
+for i, m in ipairs(members) do
+  ids[i] = string.sub(m, 18)
+end
+-- The claim bodies of the batch in bulk: one HMGET instead of one per job
+-- hash (a redis.call per job was most of a claim's cost).
+local bodies = {}
+for i = 1, #ids, 1000 do
+  local part = redis.call('HMGET', KEYS[10], unpack(ids, i, math.min(i + 999, #ids)))
+  for j = 1, #part do
+    bodies[i + j - 1] = part[j]
+  end
+end
 local out = {}
 local running = {}
-for i, m in ipairs(members) do
-  local id = string.sub(m, 18)
+local fresh = {}
+for i, id in ipairs(ids) do
   local k = jp .. id
-  local job = redis.call('HMGET', k, 'a', 'd', 'g', 'm', 'ma', 'r', 'e', 'res', 'pg', 'cr')
-  if job[1] then
-    if not job[3] then
-      -- no g: the first layout-1 builds kept the args in x (one more
-      -- read for those old records only)
-      job[3] = redis.call('HGET', k, 'x')
+  -- Numbers are formatted with '%d': Lua's own number-to-string
+  -- conversion goes through the C library's float formatting, which the
+  -- server profile showed as several percent of a claim.
+  local num = string.format('%d', i)
+  local payload = bodies[i]
+  if payload then
+    -- Never claimed since enqueue: the body is all the caller needs, and
+    -- the attempt was 0.
+    fresh[#fresh + 1] = id
+    redis.call('HSET', k, 's', 'running', 'a', '1', 'lt', token_base .. num, 'L', lease)
+  else
+    local job = redis.call('HMGET', k, 'a', 'd', 'g', 'm', 'ma', 'r', 'e', 'res', 'pg', 'cr')
+    if job[1] then
+      if not job[3] then
+        -- no g: the first layout-1 builds kept the args in x (one more
+        -- read for those old records only)
+        job[3] = redis.call('HGET', k, 'x')
+      end
+      local attempt = string.format('%d', tonumber(job[1]) + 1)
+      redis.call('HSET', k, 's', 'running', 'a', attempt, 'lt', token_base .. num, 'L', lease)
+      payload = job
     end
-    -- Numbers are formatted with '%d': Lua's own number-to-string
-    -- conversion goes through the C library's float formatting, which the
-    -- server profile showed as several percent of a claim.
-    local num = string.format('%d', i)
-    local attempt = string.format('%d', tonumber(job[1]) + 1)
-    redis.call('HSET', k, 's', 'running', 'a', attempt, 'lt', token_base .. num, 'L', lease)
+  end
+  if payload then
     running[#running + 1] = exp_us
     running[#running + 1] = member_base .. num .. '|' .. id
     local n = #out
-    out[n + 1], out[n + 2] = id, i
-    for f = 1, 10 do
-      out[n + 2 + f] = job[f]
-    end
+    out[n + 1], out[n + 2], out[n + 3] = id, i, payload
   end
 end
 bulk('ZADD', KEYS[4], running)
+bulk('HDEL', KEYS[10], fresh)
 return out

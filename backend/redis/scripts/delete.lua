@@ -1,6 +1,8 @@
--- delete: removes one job that is not running, with its unique-key entry.
+-- delete: removes one job that is not running, with its unique-key entry
+-- and claim body.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
+--   10 body.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 id.
 -- Returns: 0 not found, 1 deleted, 2 running (not deleted).
 local id = ARGV[4]
@@ -26,5 +28,6 @@ if f[3] then
   redis.call('SREM', ARGV[2] .. f[3], id)
 end
 redis.call('DEL', k)
+redis.call('HDEL', KEYS[10], id)
 redis.call('ZREM', KEYS[9], id)
 return 1

@@ -1,14 +1,18 @@
 -- enqueue: stores a batch of jobs of one queue atomically, enforcing unique
 -- keys, and wakes watchers when a job became queued.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
--- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, then 12
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
+--   10 body.
+-- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, then 13
 --   values per job: id, static JSON (d), args (g), meta (m, '' = none),
 --   priority, max attempts, run_at (ns), run_at (µs), run_at (17-digit µs,
 --   the ready member prefix), unique key ('' = none), unique states (",a,b,"
 --   form), scheduled (1 if run_at is after the enqueuer's now, else 0;
 --   decided by the caller, since one call may carry the jobs of several
---   enqueuers with different nows). The static JSON, args and meta are
+--   enqueuers with different nows), the head of the claim body
+--   ("RUN_NS|MAX_ATTEMPTS|LEN:LEN:", to which the static JSON, args and
+--   meta are appended: the body column entry claim.lua reads in bulk
+--   instead of the job hash; see doc.go). The static JSON, args and meta are
 --   separate fields so that a small job's every value stays within the
 --   server's hash-max-listpack-value (64 bytes by default): the hash is
 --   then a compact listpack, which made claims and finishes a third
@@ -18,8 +22,8 @@
 --   not stored again (a replayed enqueue) and names itself.
 local jp, up, chan = ARGV[1], ARGV[2], ARGV[3]
 local out = {}
-local ready, scheduled, ids = {}, {}, {}
-for i = 4, #ARGV, 12 do
+local ready, scheduled, ids, bodies = {}, {}, {}, {}
+for i = 4, #ARGV, 13 do
   local id, data, args, meta = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local prio, maxatt, run_ns, run_us = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local run_rs, ukey, ustates = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10]
@@ -88,21 +92,24 @@ for i = 4, #ARGV, 12 do
     end
     ids[#ids + 1] = '0'
     ids[#ids + 1] = id
+    bodies[#bodies + 1] = id
+    bodies[#bodies + 1] = ARGV[i + 12] .. data .. args .. meta
     out[#out + 1] = state
     out[#out + 1] = ''
   end
 end
--- Sorted-set adds are deferred and sent in bulk (in chunks: Lua's unpack has
--- a stack limit). Unique checks above only read job hashes, so deferring
--- them changes nothing a later job of the batch sees.
-local function bulk(key, list)
+-- Sorted-set adds and the claim bodies are deferred and sent in bulk (in
+-- chunks: Lua's unpack has a stack limit). Unique checks above only read job
+-- hashes, so deferring them changes nothing a later job of the batch sees.
+local function bulk(cmd, key, list)
   for i = 1, #list, 1000 do
-    redis.call('ZADD', key, unpack(list, i, math.min(i + 999, #list)))
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
   end
 end
-bulk(KEYS[1], ready)
-bulk(KEYS[2], scheduled)
-bulk(KEYS[9], ids)
+bulk('ZADD', KEYS[1], ready)
+bulk('ZADD', KEYS[2], scheduled)
+bulk('ZADD', KEYS[9], ids)
+bulk('HSET', KEYS[10], bodies)
 if #ready > 0 then
   redis.call('PUBLISH', chan, '1')
 end

@@ -1,8 +1,10 @@
 -- purge: deletes up to LIMIT jobs of one queue that are not running (queued,
--- scheduled, retrying and finished ones), with their unique-key entries.
+-- scheduled, retrying and finished ones), with their unique-key entries and
+-- claim bodies.
 -- Called repeatedly until it returns nothing, so one call stays short.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
+--   10 body.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 limit.
 -- Returns: the IDs deleted.
 local jp, up, limit = ARGV[1], ARGV[2], tonumber(ARGV[4])
@@ -39,4 +41,5 @@ for _, idx in ipairs({ 1, 2, 3, 5, 6, 7 }) do
   bulk('ZREM', KEYS[idx], members)
 end
 bulk('ZREM', KEYS[9], out)
+bulk('HDEL', KEYS[10], out)
 return out
