@@ -3,6 +3,7 @@ package nats
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -48,6 +49,7 @@ func BenchmarkEnqueueBatch(b *testing.B) {
 	be := benchBackend(b)
 	ctx := context.Background()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	cpu := startCPU()
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
@@ -57,6 +59,8 @@ func BenchmarkEnqueueBatch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	cpu.report(b, b.N*benchBatch)
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "jobs/s")
 }
 
@@ -71,20 +75,36 @@ func BenchmarkClaimFinish(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	cpu := startCPU()
 	b.ResetTimer()
+	var claimSrv, finishSrv time.Duration
+	out0, in0 := be.nc.Stats().OutMsgs, be.nc.Stats().InMsgs
+	pid := os.Getenv("CONVEYOR_TEST_NATS_PID")
 	for range b.N {
+		t0 := procCPU(pid)
 		res, err := be.JobClaim(ctx, &backend.JobClaimParams{Queue: "bench", Limit: benchBatch, Owner: "w", LeaseDuration: time.Minute, Now: now})
 		if err != nil {
 			b.Fatal(err)
 		}
+		t1 := procCPU(pid)
 		outs := make([]*backend.JobOutcome, len(res.Jobs))
 		for i, j := range res.Jobs {
 			outs[i] = &backend.JobOutcome{ID: j.ID, LeaseToken: j.LeaseToken, Outcome: backend.OutcomeCompleted}
 		}
 		fin, err := be.JobFinish(ctx, &backend.JobFinishParams{Jobs: outs, Now: now})
+		claimSrv, finishSrv = claimSrv+t1-t0, finishSrv+procCPU(pid)-t1
 		if err != nil || len(fin.LeaseLost) > 0 || len(res.Jobs) != benchBatch {
 			b.Fatalf("claimed %d, lost %d, err %v", len(res.Jobs), len(fin.LeaseLost), err)
 		}
+	}
+	b.StopTimer()
+	cpu.report(b, b.N*benchBatch)
+	st := be.nc.Stats()
+	b.ReportMetric(float64(st.OutMsgs-out0)/float64(b.N*benchBatch), "out-msgs/job")
+	b.ReportMetric(float64(st.InMsgs-in0)/float64(b.N*benchBatch), "in-msgs/job")
+	if pid != "" {
+		b.ReportMetric(float64(claimSrv.Microseconds())/float64(b.N*benchBatch), "srv-claim-us/job")
+		b.ReportMetric(float64(finishSrv.Microseconds())/float64(b.N*benchBatch), "srv-finish-us/job")
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "jobs/s")
 }
@@ -101,6 +121,7 @@ func BenchmarkWorkerLike(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	cpu := startCPU()
 	b.ResetTimer()
 	var mu sync.Mutex
 	done := 0
@@ -134,6 +155,8 @@ func BenchmarkWorkerLike(b *testing.B) {
 		})
 	}
 	wg.Wait()
+	b.StopTimer()
+	cpu.report(b, total)
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "jobs/s")
 }
 
@@ -157,6 +180,7 @@ func rawStream(b *testing.B) (jetstream.JetStream, jetstream.Stream, string) {
 func BenchmarkRawPublishAsync(b *testing.B) {
 	js, _, name := rawStream(b)
 	data := []byte(`{"id":"01a208c4-3dbc-7d26-b475-1bebfbe7a1ef","n":1}`)
+	cpu := startCPU()
 	b.ResetTimer()
 	for range b.N {
 		for range benchBatch {
@@ -166,6 +190,8 @@ func BenchmarkRawPublishAsync(b *testing.B) {
 		}
 		<-js.PublishAsyncComplete()
 	}
+	b.StopTimer()
+	cpu.report(b, b.N*benchBatch)
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "msgs/s")
 }
 
@@ -180,6 +206,7 @@ func BenchmarkRawFetchAck(b *testing.B) {
 	<-js.PublishAsyncComplete()
 	c, err := s.CreateOrUpdateConsumer(context.Background(), jetstream.ConsumerConfig{Durable: "c", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 50000})
 	require.NoError(b, err)
+	cpu := startCPU()
 	b.ResetTimer()
 	for range b.N {
 		batch, err := c.Fetch(benchBatch)
@@ -195,6 +222,8 @@ func BenchmarkRawFetchAck(b *testing.B) {
 			b.Fatalf("fetched %d", n)
 		}
 	}
+	b.StopTimer()
+	cpu.report(b, b.N*benchBatch)
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "msgs/s")
 }
 

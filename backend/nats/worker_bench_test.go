@@ -30,6 +30,8 @@ func runWorkload(b *testing.B, workload string) harness.Result {
 	jobs, _ := strconv.Atoi(os.Getenv("BENCH_JOBS"))
 	workers, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS"))
 	var res harness.Result
+	cpu := startCPU()
+	out0 := be.nc.Stats().OutMsgs
 	b.ResetTimer()
 	for range b.N {
 		res, err = harness.Run(context.Background(), sys, harness.Config{
@@ -39,6 +41,11 @@ func runWorkload(b *testing.B, workload string) harness.Result {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	// CPU and messages per job over the whole run (the work workload's
+	// enqueue included).
+	cpu.report(b, b.N*res.Jobs)
+	b.ReportMetric(float64(be.nc.Stats().OutMsgs-out0)/float64(b.N*res.Jobs), "out-msgs/job")
 	return res
 }
 
