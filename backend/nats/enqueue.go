@@ -2,7 +2,6 @@ package nats
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -184,7 +183,7 @@ func (b *Backend) store(ctx context.Context, jobs []*backend.Job) ([]backend.Enq
 		if j.State == backend.StateQueued {
 			sj.Gen = 1 // its first transition to queued
 		}
-		data, err := json.Marshal(sj)
+		data, err := encodeJob(&sj)
 		if err != nil {
 			return nil, fmt.Errorf("nats: encode job %s: %w", j.ID, err)
 		}

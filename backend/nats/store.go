@@ -332,7 +332,7 @@ func (b *Backend) transition(ctx context.Context, steps []*step) error {
 		ws := make([]write, len(pre), len(pre)+len(act))
 		copy(ws, pre)
 		for _, s := range act {
-			data, err := json.Marshal(storedJob{Job: *s.job, Gen: s.gen})
+			data, err := encodeJob(&storedJob{Job: *s.job, Gen: s.gen})
 			if err != nil {
 				return fmt.Errorf("nats: encode job %s: %w", s.id, err)
 			}
