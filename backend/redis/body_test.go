@@ -2,17 +2,19 @@ package redis
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"conveyor/backend"
 )
 
-// TestClaimBodyMatchesHash: a job claimed from its claim body reads exactly
-// like one claimed from its hash (a job enqueued before layout 4, which has
-// no body entry), and the claim deletes the body entry.
+// TestClaimBodyMatchesHash: a job claimed from the claim body its ready
+// member carries reads exactly like one claimed from its hash (a job
+// enqueued before layout 4, whose member is RUNAT..ID alone).
 func TestClaimBodyMatchesHash(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -29,14 +31,22 @@ func TestClaimBodyMatchesHash(t *testing.T) {
 	}
 	withBody, noBody := insert(q, mod), insert(q, mod, func(j *backend.JobInsert) { j.UniqueKey = "u2" })
 	enqueue(t, b, t0, withBody, noBody)
-	body := b.queueKeys(q)[kBody]
-	require.NoError(t, b.rdb.HDel(ctx, body, noBody.ID).Err(), "as a layout-3 enqueue left it")
+	ready := b.queueKeys(q)[kReady]
+	members, err := b.rdb.ZRangeWithScores(ctx, ready, 0, -1).Result()
+	require.NoError(t, err)
+	require.Len(t, members, 2)
+	for _, m := range members {
+		mem := m.Member.(string)
+		require.Contains(t, mem, "\x00", "a fresh job's member carries its claim body")
+		if strings.Contains(mem, noBody.ID) { // as a layout-3 enqueue left it
+			require.NoError(t, b.rdb.ZRem(ctx, ready, mem).Err())
+			plain, _, _ := strings.Cut(mem, "\x00")
+			require.NoError(t, b.rdb.ZAdd(ctx, ready, goredis.Z{Score: m.Score, Member: plain}).Err())
+		}
+	}
 
 	jobs := claim(t, b, q, 2, t0, time.Minute)
 	require.Len(t, jobs, 2)
-	n, err := b.rdb.HLen(ctx, body).Result()
-	require.NoError(t, err)
-	require.Zero(t, n, "the claim deletes the body entries")
 	a, c := *jobs[0], *jobs[1]
 	require.Equal(t, withBody.ID, a.ID)
 	require.Equal(t, noBody.ID, c.ID)
@@ -75,36 +85,78 @@ func TestClaimBodyDroppedOnRetry(t *testing.T) {
 	}
 }
 
-// TestClaimBodyDeletedWithJob: delete, purge and prune leave no claim body
-// behind.
-func TestClaimBodyDeletedWithJob(t *testing.T) {
+// TestClaimBodyReadyRemoval: cancel and delete find a queued job's ready
+// member whether it carries a claim body or not (a large job has none), or
+// one that no longer matches its hash (changed by hand); purge reports the
+// IDs of members with bodies. No removed job is claimed afterwards.
+func TestClaimBodyReadyRemoval(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := t.Context()
-	q := "bodydel"
-	body := b.queueKeys(q)[kBody]
+	q := "bodyrm"
+	ready := b.queueKeys(q)[kReady]
 	count := func() int64 {
-		n, err := b.rdb.HLen(ctx, body).Result()
+		n, err := b.rdb.ZCard(ctx, ready).Result()
 		require.NoError(t, err)
 		return n
 	}
-	deleted, purged := insert(q), insert(q, func(j *backend.JobInsert) { j.RunAt = t0.Add(time.Hour) })
-	enqueue(t, b, t0, deleted, purged)
-	require.EqualValues(t, 2, count())
-	require.NoError(t, b.JobDelete(ctx, &backend.JobDeleteParams{ID: deleted.ID}))
+	large := func(j *backend.JobInsert) {
+		j.Args = json.RawMessage(`"` + strings.Repeat("x", bodyMax) + `"`)
+		j.Priority = 3
+	}
+	jobs := []*backend.JobInsert{insert(q), insert(q, large), insert(q), insert(q, large), insert(q, func(j *backend.JobInsert) { j.Priority = -2 })}
+	enqueue(t, b, t0, jobs...)
+	require.EqualValues(t, 5, count())
+	_, err := b.JobCancel(ctx, &backend.JobCancelParams{ID: jobs[0].ID, Now: t0})
+	require.NoError(t, err)
+	_, err = b.JobCancel(ctx, &backend.JobCancelParams{ID: jobs[1].ID, Now: t0})
+	require.NoError(t, err)
+	require.NoError(t, b.JobDelete(ctx, &backend.JobDeleteParams{ID: jobs[2].ID}))
+	require.NoError(t, b.JobDelete(ctx, &backend.JobDeleteParams{ID: jobs[3].ID}))
 	require.EqualValues(t, 1, count())
-	_, err := b.QueuePurge(ctx, &backend.QueuePurgeParams{Queue: q})
+	require.NoError(t, b.rdb.HSet(ctx, b.k.job(q, jobs[4].ID), "ma", "99").Err())
+	_, err = b.JobCancel(ctx, &backend.JobCancelParams{ID: jobs[4].ID, Now: t0})
 	require.NoError(t, err)
 	require.Zero(t, count())
+	require.Empty(t, claim(t, b, q, 10, t0, time.Minute))
 
-	pruned := insert(q)
-	enqueue(t, b, t0, pruned)
-	_, err = b.JobCancel(ctx, &backend.JobCancelParams{ID: pruned.ID, Now: t0})
+	more := []*backend.JobInsert{insert(q), insert(q, large)}
+	enqueue(t, b, t0, more...)
+	res, err := b.QueuePurge(ctx, &backend.QueuePurgeParams{Queue: q})
 	require.NoError(t, err)
-	require.Zero(t, count(), "cancel drops the body")
-	require.NoError(t, b.rdb.HSet(ctx, body, pruned.ID, "stale").Err()) // as a layout-4 build before this fix could leave it
-	res, err := b.JobPrune(ctx, &backend.JobPruneParams{State: backend.StateCancelled, FinishedBefore: t0.Add(time.Second)})
-	require.NoError(t, err)
-	require.Equal(t, 1, res.Deleted)
+	require.Equal(t, 2+len(jobs)-2, res.Deleted) // the two queued and three cancelled
 	require.Zero(t, count())
+	for _, j := range more {
+		_, err := b.JobGet(ctx, &backend.JobGetParams{ID: j.ID})
+		require.ErrorIs(t, err, backend.ErrNotFound)
+	}
+}
+
+// TestClaimLargeJob: a job too large for a claim body is claimed from its
+// hash with its args intact.
+func TestClaimLargeJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	q := "bodylarge"
+	args := json.RawMessage(`"` + strings.Repeat("y", 3*bodyMax) + `"`)
+	job := insert(q, func(j *backend.JobInsert) { j.Args = args })
+	enqueue(t, b, t0, job)
+	members, err := b.rdb.ZRange(t.Context(), b.queueKeys(q)[kReady], 0, -1).Result()
+	require.NoError(t, err)
+	require.Len(t, members, 1)
+	require.NotContains(t, members[0], "\x00")
+	jobs := claim(t, b, q, 1, t0, time.Minute)
+	require.Len(t, jobs, 1)
+	require.Equal(t, string(args), string(jobs[0].Args))
+}
+
+// TestEnqueueRejectsNULInID: a NUL byte separates a ready member's ID from
+// its claim body, so IDs may not contain one.
+func TestEnqueueRejectsNULInID(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := b.JobEnqueue(t.Context(), &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{
+		insert("nul", func(j *backend.JobInsert) { j.ID = "a\x00b" }),
+	}})
+	require.ErrorContains(t, err, "invalid job id")
 }

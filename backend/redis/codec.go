@@ -88,7 +88,7 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if j == nil {
 		return nil, fmt.Errorf("enqueue: nil job")
 	}
-	if j.ID == "" || strings.ContainsAny(j.ID, "|}") {
+	if j.ID == "" || strings.ContainsAny(j.ID, "|}\x00") {
 		return nil, fmt.Errorf("enqueue: invalid job id %q", j.ID)
 	}
 	if j.Queue == "" || strings.ContainsAny(j.Queue, "{}|") {
@@ -114,9 +114,18 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 		scheduled = 1
 	}
 	runNs := nsStr(runAt)
+	head := "" // no claim body: a scheduled job's member is its ID, and a large job is read from its hash
+	if scheduled == 0 && len(d)+len(j.Args)+len(j.Meta) <= bodyMax {
+		head = bodyHead(runNs, j.MaxAttempts, len(d), len(j.Args))
+	}
 	return []any{j.ID, d, []byte(j.Args), []byte(j.Meta), j.Priority, j.MaxAttempts, runNs, usStr(runAt), rsStr(runAt),
-		j.UniqueKey, us, scheduled, bodyHead(runNs, j.MaxAttempts, len(d), len(j.Args))}, nil
+		j.UniqueKey, us, scheduled, head}, nil
 }
+
+// bodyMax bounds the static JSON, args and meta a claim body carries (a
+// queued job's ready-set member holds a copy of them until it is claimed;
+// see doc.go): larger jobs are claimed from their hash instead.
+const bodyMax = 1024
 
 // bodyHead is the start of a job's claim body ("RUN_NS|MAX_ATTEMPTS|" and
 // the encodeStatic frame "LEN:LEN:"); enqueue.lua appends the static JSON,

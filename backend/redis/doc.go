@@ -17,7 +17,9 @@
 //	{P:Q}:job:ID          hash: one job record (fields below)
 //	{P:Q}:ready           zset of queued jobs: score -priority, member
 //	                      RUNAT(17-digit µs)+ID, so ZRANGE 0 N yields the claim
-//	                      order (priority desc, run_at asc, id asc) exactly
+//	                      order (priority desc, run_at asc, id asc) exactly;
+//	                      a job not claimed since enqueue has NUL and its
+//	                      claim body after the ID (see below)
 //	{P:Q}:scheduled       zset: score run_at µs, member ID
 //	{P:Q}:retrying        zset: score run_at µs, member ID
 //	{P:Q}:running         zset: score lease expiry µs, member
@@ -31,8 +33,6 @@
 //	{P:Q}:ids             zset (all scores 0) of every job ID of the queue:
 //	                      lexicographic order = time order (UUIDv7), the
 //	                      JobList index
-//	{P:Q}:body            hash: ID -> claim body of a job not claimed since
-//	                      enqueue (see below)
 //	P:queues              set of queue names
 //	P:records:NS          hash of the records of namespace NS
 //	P:schema              layout version
@@ -67,22 +67,26 @@
 // rest (counts, rescue, prune, purge, lease extension). That saves the
 // server one HSET per job, the largest single cost of a finish.
 //
-// The claim body: enqueue also stores, per job, one string in the queue's
-// body hash: "RUN_NS|MAX_ATTEMPTS|LEN:LEN:" then the static JSON, args and
-// meta (the frame of decodeStatic), i.e. everything a claim returns that
-// the caller does not know, for a job still as enqueued (attempt 0, no
-// errors, result, progress or cancel request). claim.lua reads the bodies
-// of a whole batch with one HMGET and deletes them with one HDEL, instead
-// of one HMGET per job hash (which was most of a claim's server cost:
-// each redis.call from Lua and each field it converts cost). The entry
-// lives only until the job's first claim, so it is valid exactly while
-// it exists: the one change to an unclaimed job that touches what the
-// body holds (JobRetry of a scheduled or cancelled job: new run_at, max
-// attempts) deletes it, as do cancel, delete, purge and prune. A job with
-// no entry (claimed before, retried, or enqueued before layout 4) is
-// claimed from its hash as before. The hash remains the record for every
-// other reader. This costs a queued job one more hash entry (about 100
-// bytes plus its args and meta, until claimed).
+// The claim body: enqueue appends to a queued job's ready-set member a
+// NUL byte (IDs may not contain one) and "RUN_NS|MAX_ATTEMPTS|LEN:LEN:"
+// then the static JSON, args and meta (the frame of decodeStatic): all a
+// claim returns that the caller does not know, for a job still as
+// enqueued (attempt 0, no errors, result, progress or cancel request).
+// claim.lua gets it with the ZRANGE that pops the batch, so a fresh job
+// costs the claim no read of its hash (one HMGET per job hash from Lua was
+// most of a claim's server cost). The body leaves the set with the member
+// at the claim; every path that re-queues a job (retry, rescue, snooze,
+// promote) adds a plain RUNAT+ID member, and such a job (or one enqueued
+// before layout 4, scheduled at enqueue, or whose static JSON, args and
+// meta exceed bodyMax bytes) is claimed from its hash as before. The NUL
+// keeps the claim order (it sorts before any ID byte). Cancel and delete
+// of a queued job rebuild the member from the hash (lib_ready.lua: the
+// plain form, then the body form, then a scan of the job's priority). The
+// hash remains the record for every other reader. A body-carrying member
+// costs a queued job a second copy of its args and meta until claimed,
+// and no extra command or key: a per-queue body hash (tried first) made
+// enqueue ~2.5 us of server CPU per job dearer, as much as it saved at
+// claim.
 //
 // Cluster: job IDs do not name their queue, so operations by ID alone (get,
 // cancel, retry, delete) need the queue first: each process caches ID ->
@@ -123,15 +127,15 @@
 // P:schema holds the layout version (4). Version 1 named running jobs by
 // ID in the running set, version 2 by "RANDOM.N|ID"; version 3 added the
 // plain completion that writes no hash and the d/g/m split; version 4 the
-// claim bodies. Migrate upgrades a version-1, -2 or -3 prefix in place,
-// since their data reads the same under version 4 (jobs without a claim
-// body are claimed from their hash; a job claimed under version 1 and
+// claim bodies in ready-set members. Migrate upgrades a version-1, -2 or
+// -3 prefix in place, since their data reads the same under version 4
+// (jobs without a claim body are claimed from their hash; a job claimed under version 1 and
 // finished after the upgrade reports its lease lost and is handed back by
 // JobRescue), and refuses a version it does not know; builds that know
 // only version 2 refuse a version-3 prefix, which they would misread, and
-// builds that know only version 3 refuse a version-4 one (they would claim
-// a job without deleting its body, and a later claim would take it for a
-// fresh job).
+// builds that know only version 3 refuse a version-4 one (they would take
+// a member with a body for a job ID of that name, losing the job at claim
+// and missing it at cancel or delete).
 //
 // Every older process on the prefix must be stopped before a version-4
 // process starts. The older builds check the version only in their own
@@ -173,13 +177,15 @@
 // the same HMGETs pipelined by the client 3.9 us (no cheaper, and far
 // dearer for the client), one HSET of 4 fields per job 1.1 us, while one
 // HMGET or HSET over the batch's IDs on a per-queue hash costs 0.6 and
-// 0.5 us per job. Hence the claim body (layout 4): BenchmarkClaimFinish
-// went from 10.9 to 7.5 us of server CPU per job (claim.lua 7.8 to 4.7)
-// and from 3.9 to 2.8 us of Go CPU, 2.01 to 1.02 commands per job. What
-// is left per job on the server: the claim's HSET of the job hash (state,
-// attempt, lease), the sorted-set work (ZRANGE, ZREMRANGEBYRANK and ZADD
-// at claim, ZMSCORE, ZREM and ZADD at finish) and argument and reply
-// conversion. Single enqueues are bound by round trips (~19 us of server
+// 0.5 us per job, though creating a new entry in a per-queue hash costs
+// enqueue ~2.5 us. Hence the claim body in the ready member (layout 4):
+// BenchmarkClaimFinish went from ~12 to ~6 us of claim.lua server CPU per
+// job in same-time A/B runs (18:49 UTC, load ~4.5; 10.9 to 7.5 us for
+// claim+finish at 18:43), Go CPU 3.9 to 2.8 us, commands 2.01 to 1.01 per
+// job, with batch enqueue unchanged. What is left per job on the server:
+// the claim's HSET of the job hash (state, attempt, lease), the sorted-set
+// work (ZRANGE, ZREMRANGEBYRANK and ZADD at claim, ZMSCORE, ZREM and ZADD
+// at finish) and argument and reply conversion. Single enqueues are bound by round trips (~19 us of server
 // CPU each on the earlier machine) plus 11-15 us of script work per job.
 //
 // # Durability

@@ -16,9 +16,9 @@ type keys struct {
 // tag is the hash tag shared by every key of one queue.
 func (k keys) tag(queue string) string { return "{" + k.prefix + ":" + queue + "}" }
 
-// Per-queue keys (mostly sorted sets), in the order the job scripts receive them as KEYS.
+// Per-queue sorted sets, in the order the job scripts receive them as KEYS.
 const (
-	kReady     = iota // queued jobs: score -priority, member RUNAT_US(17 digits)..ID
+	kReady     = iota // queued jobs: score -priority, member RUNAT_US(17 digits)..ID[..NUL..claim body]
 	kScheduled        // scheduled jobs: score run_at µs, member ID
 	kRetrying         // retrying jobs: score run_at µs, member ID
 	kRunning          // running jobs: score lease expiry µs, member "RANDOM.N|ID" (token "Q|RANDOM.N")
@@ -27,7 +27,6 @@ const (
 	kCancelled        // cancelled jobs: score finished_at µs, member ID
 	kPaused           // string "1" while the queue is paused
 	kIDs              // every job of the queue: score 0, member ID (lexicographic = time order)
-	kBody             // hash: ID -> the claim body of a job not claimed since enqueue (see doc.go)
 	numQueueKeys
 )
 
@@ -45,7 +44,6 @@ func (k keys) queueKeys(queue string) []string {
 		kCancelled: t + ":done:cancelled",
 		kPaused:    t + ":paused",
 		kIDs:       t + ":ids",
-		kBody:      t + ":body",
 	}
 }
 

@@ -14,10 +14,16 @@ import (
 //go:embed scripts/*.lua
 var scriptFS embed.FS
 
-func mustScript(name string) *goredis.Script {
-	src, err := scriptFS.ReadFile("scripts/" + name + ".lua")
-	if err != nil {
-		panic(fmt.Sprintf("redis backend: missing embedded script %s: %v", name, err))
+// mustScript loads scripts/NAME.lua, after the library files libs
+// (scripts/LIB.lua: local functions several scripts share).
+func mustScript(name string, libs ...string) *goredis.Script {
+	var src []byte
+	for _, f := range append(libs, name) {
+		b, err := scriptFS.ReadFile("scripts/" + f + ".lua")
+		if err != nil {
+			panic(fmt.Sprintf("redis backend: missing embedded script %s: %v", f, err))
+		}
+		src = append(append(src, b...), '\n')
 	}
 	return goredis.NewScript(string(src))
 }
@@ -33,9 +39,9 @@ var (
 	scriptLeaseExtend  = mustScript("lease_extend")
 	scriptRescue       = mustScript("rescue")
 	scriptPromote      = mustScript("promote")
-	scriptCancel       = mustScript("cancel")
+	scriptCancel       = mustScript("cancel", "lib_ready")
 	scriptRetry        = mustScript("retry")
-	scriptDelete       = mustScript("delete")
+	scriptDelete       = mustScript("delete", "lib_ready")
 	scriptPurge        = mustScript("purge")
 	scriptPrune        = mustScript("prune")
 	scriptQueueStats   = mustScript("queue_stats")

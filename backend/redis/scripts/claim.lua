@@ -3,8 +3,7 @@
 -- lease. Scheduled and retrying jobs that are due are promoted first, so a
 -- claim never needs a separate promoter. A paused queue yields nothing.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 the L
 --   field of the claimed jobs ("STARTED_NS|EXPIRY_NS|OWNER"), 5 now (µs),
 --   6 limit, 7 lease token base "QUEUE|RANDOM." (the i-th job gets base..i),
@@ -15,9 +14,10 @@
 --   job costs the server more to reply): id, N (its lease token is
 --   base..N), and either the job's claim body (a string, see enqueue.lua:
 --   the job was not claimed since enqueue, so its attempt was 0 and it has
---   no errors, result, progress or cancel request; the entry is deleted
---   here, as the job hash is the record from now on) or, for any other
---   job, an array of its hash fields a (before the claim), d, g, m, ma, r,
+--   no errors, result, progress or cancel request; the body leaves with
+--   the ready-set member, as the job hash is the record from now on) or,
+--   for any other job (one that was re-queued, promoted, or enqueued
+--   before layout 4 or with a large body), an array of its hash fields a (before the claim), d, g, m, ma, r,
 --   e, res, pg, cr (false when absent). The caller applies the claim's own
 --   changes (state running, attempt + 1, started_at, lease owner, token and
 --   expiry) itself.
@@ -59,22 +59,19 @@ if #members == 0 then
   return {}
 end
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #members - 1)
-local ids = {}
+-- A member is RUNAT(17)..ID, then for a job not claimed since enqueue a
+-- NUL byte and its claim body (see enqueue.lua).
+local ids, bodies = {}, {}
 for i, m in ipairs(members) do
-  ids[i] = string.sub(m, 18)
-end
--- The claim bodies of the batch in bulk: one HMGET instead of one per job
--- hash (a redis.call per job was most of a claim's cost).
-local bodies = {}
-for i = 1, #ids, 1000 do
-  local part = redis.call('HMGET', KEYS[10], unpack(ids, i, math.min(i + 999, #ids)))
-  for j = 1, #part do
-    bodies[i + j - 1] = part[j]
+  local z = string.find(m, '\0', 18, true)
+  if z then
+    ids[i], bodies[i] = string.sub(m, 18, z - 1), string.sub(m, z + 1)
+  else
+    ids[i], bodies[i] = string.sub(m, 18), false
   end
 end
 local out = {}
 local running = {}
-local fresh = {}
 for i, id in ipairs(ids) do
   local k = jp .. id
   -- Numbers are formatted with '%d': Lua's own number-to-string
@@ -85,7 +82,6 @@ for i, id in ipairs(ids) do
   if payload then
     -- Never claimed since enqueue: the body is all the caller needs, and
     -- the attempt was 0.
-    fresh[#fresh + 1] = id
     redis.call('HSET', k, 's', 'running', 'a', '1', 'lt', token_base .. num, 'L', lease)
   else
     local job = redis.call('HMGET', k, 'a', 'd', 'g', 'm', 'ma', 'r', 'e', 'res', 'pg', 'cr')
@@ -108,5 +104,4 @@ for i, id in ipairs(ids) do
   end
 end
 bulk('ZADD', KEYS[4], running)
-bulk('HDEL', KEYS[10], fresh)
 return out

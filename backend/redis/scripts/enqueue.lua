@@ -1,18 +1,18 @@
 -- enqueue: stores a batch of jobs of one queue atomically, enforcing unique
 -- keys, and wakes watchers when a job became queued.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, then 13
 --   values per job: id, static JSON (d), args (g), meta (m, '' = none),
 --   priority, max attempts, run_at (ns), run_at (µs), run_at (17-digit µs,
 --   the ready member prefix), unique key ('' = none), unique states (",a,b,"
 --   form), scheduled (1 if run_at is after the enqueuer's now, else 0;
 --   decided by the caller, since one call may carry the jobs of several
---   enqueuers with different nows), the head of the claim body
---   ("RUN_NS|MAX_ATTEMPTS|LEN:LEN:", to which the static JSON, args and
---   meta are appended: the body column entry claim.lua reads in bulk
---   instead of the job hash; see doc.go). The static JSON, args and meta are
+--   enqueuers with different nows), the head of the claim body ('' =
+--   none) ("RUN_NS|MAX_ATTEMPTS|LEN:LEN:", to which the static JSON, args and
+--   meta are appended; a queued job's ready-set member carries it after a
+--   NUL byte, so claim.lua gets it with the member instead of reading the
+--   job hash; see doc.go). The static JSON, args and meta are
 --   separate fields so that a small job's every value stays within the
 --   server's hash-max-listpack-value (64 bytes by default): the hash is
 --   then a compact listpack, which made claims and finishes a third
@@ -22,7 +22,7 @@
 --   not stored again (a replayed enqueue) and names itself.
 local jp, up, chan = ARGV[1], ARGV[2], ARGV[3]
 local out = {}
-local ready, scheduled, ids, bodies = {}, {}, {}, {}
+local ready, scheduled, ids = {}, {}, {}
 for i = 4, #ARGV, 13 do
   local id, data, args, meta = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local prio, maxatt, run_ns, run_us = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
@@ -74,7 +74,12 @@ for i = 4, #ARGV, 13 do
         score = '-' .. prio
       end
       ready[#ready + 1] = score
-      ready[#ready + 1] = run_rs .. id
+      local head = ARGV[i + 12]
+      if head == '' then -- no claim body (a large job: see bodyMax)
+        ready[#ready + 1] = run_rs .. id
+      else
+        ready[#ready + 1] = run_rs .. id .. '\0' .. head .. data .. args .. meta
+      end
     end
     if ukey == '' and meta == '' then -- the common case, without a table
       redis.call('HSET', k, 'd', data, 'g', args, 'p', prio, 'ma', maxatt, 'a', '0', 's', state, 'r', run_ns,
@@ -92,15 +97,13 @@ for i = 4, #ARGV, 13 do
     end
     ids[#ids + 1] = '0'
     ids[#ids + 1] = id
-    bodies[#bodies + 1] = id
-    bodies[#bodies + 1] = ARGV[i + 12] .. data .. args .. meta
     out[#out + 1] = state
     out[#out + 1] = ''
   end
 end
--- Sorted-set adds and the claim bodies are deferred and sent in bulk (in
--- chunks: Lua's unpack has a stack limit). Unique checks above only read job
--- hashes, so deferring them changes nothing a later job of the batch sees.
+-- Sorted-set adds are deferred and sent in bulk (in chunks: Lua's unpack has
+-- a stack limit). Unique checks above only read job hashes, so deferring
+-- them changes nothing a later job of the batch sees.
 local function bulk(cmd, key, list)
   for i = 1, #list, 1000 do
     redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
@@ -109,7 +112,6 @@ end
 bulk('ZADD', KEYS[1], ready)
 bulk('ZADD', KEYS[2], scheduled)
 bulk('ZADD', KEYS[9], ids)
-bulk('HSET', KEYS[10], bodies)
 if #ready > 0 then
   redis.call('PUBLISH', chan, '1')
 end

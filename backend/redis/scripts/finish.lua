@@ -15,8 +15,7 @@
 -- a final outcome clears the cancel-requested flag by setting it to ''
 -- (readers take only '1' as set) in the same HSET rather than reading it.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
 --   5 now (µs), 6 the number N of short-form outcomes, then N running-set
 --   members ("RANDOM.N|ID") of jobs completed with no result and no error

@@ -5,8 +5,7 @@
 -- completed job, finished at its score there, with no lease and no cancel
 -- request.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, then the IDs.
 -- Returns: per ID, its hash in HGETALL form ({} when there is no such job);
 --   a completed job's s, ft (ns) and cr come last and override the stored

@@ -1,8 +1,7 @@
 -- lease_extend: pushes the expiry of many leases of one queue, fenced by
 -- token, storing progress when given.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 new expiry
 --   (ns), 5 new expiry (µs), then 3 values per lease: id, lease token,
 --   progress JSON ('' = keep). The expiry is the middle part of the L field

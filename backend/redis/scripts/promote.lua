@@ -1,8 +1,7 @@
 -- promote: moves scheduled and retrying jobs of one queue whose run_at is due
 -- to queued, and wakes watchers when any moved.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (µs),
 --   5 limit (per set).
 -- Returns: the number of jobs promoted.

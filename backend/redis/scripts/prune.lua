@@ -1,8 +1,7 @@
 -- prune: deletes up to LIMIT jobs of one queue in one final state that
--- finished before a time, with their unique-key entries and claim bodies.
+-- finished before a time, with their unique-key entries.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 the index
 --   into KEYS of the state's set (5, 6 or 7), 5 finished before (µs,
 --   exclusive), 6 limit.
@@ -24,6 +23,5 @@ for i = 1, #ids, 1000 do
   redis.call('DEL', unpack(jobs, i, j))
   redis.call('ZREM', set, unpack(ids, i, j))
   redis.call('ZREM', KEYS[9], unpack(ids, i, j))
-  redis.call('HDEL', KEYS[10], unpack(ids, i, j))
 end
 return ids

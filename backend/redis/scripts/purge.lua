@@ -1,10 +1,8 @@
 -- purge: deletes up to LIMIT jobs of one queue that are not running (queued,
--- scheduled, retrying and finished ones), with their unique-key entries and
--- claim bodies.
+-- scheduled, retrying and finished ones), with their unique-key entries.
 -- Called repeatedly until it returns nothing, so one call stays short.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 limit.
 -- Returns: the IDs deleted.
 local jp, up, limit = ARGV[1], ARGV[2], tonumber(ARGV[4])
@@ -26,8 +24,9 @@ for _, idx in ipairs({ 1, 2, 3, 5, 6, 7 }) do
   local jobs = {}
   for _, m in ipairs(members) do
     local id = m
-    if idx == 1 then
-      id = string.sub(m, 18)
+    if idx == 1 then -- RUNAT(17)..ID, maybe NUL and a claim body (lib_ready.lua)
+      local z = string.find(m, '\0', 18, true)
+      id = string.sub(m, 18, (z or 0) - 1)
     end
     local k = jp .. id
     local uk = redis.call('HGET', k, 'uk')
@@ -41,5 +40,4 @@ for _, idx in ipairs({ 1, 2, 3, 5, 6, 7 }) do
   bulk('ZREM', KEYS[idx], members)
 end
 bulk('ZREM', KEYS[9], out)
-bulk('HDEL', KEYS[10], out)
 return out

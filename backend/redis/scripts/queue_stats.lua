@@ -3,8 +3,7 @@
 -- so the oldest is the smallest first member among the distinct priorities
 -- (one ZRANGEBYSCORE hop per priority level in use).
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: none.
 -- Returns: {queued, scheduled, retrying, running, completed, failed,
 --   cancelled, paused (0|1), oldest queued run_at (17-digit µs, '' if none)}.

@@ -7,8 +7,7 @@
 -- member without '|' (layout 1, before members carried the token) is the
 -- ID itself.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 now (ns),
 --   5 now (µs), 6 now (17-digit µs), 7 limit, 8 now (RFC 3339, for the error),
 --   9 error message (a JSON string, quoted).

@@ -2,8 +2,7 @@
 -- (max attempts raised to attempt+1 when exhausted), or a scheduled or
 -- retrying job due now; wakes watchers.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
---   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids,
---   10 body.
+--   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 id,
 --   5 now (ns), 6 now (17-digit µs).
 -- Returns: {0} not found; {2, state} wrong state (queued, running); {1, job}
@@ -35,9 +34,6 @@ if tonumber(f[2]) >= tonumber(f[3]) then
   redis.call('HSET', k, 'ma', tonumber(f[2]) + 1)
 end
 redis.call('HSET', k, 's', 'queued', 'r', now_ns, 'rs', now_rs)
--- The claim body holds the run_at and max attempts of enqueue: a job retried
--- before its first claim is read from its hash from now on.
-redis.call('HDEL', KEYS[10], id)
 redis.call('HDEL', k, 'ft', 'cr')
 redis.call('ZADD', KEYS[1], -tonumber(f[4]), now_rs .. id)
 redis.call('PUBLISH', ARGV[3], '1')
