@@ -280,3 +280,32 @@ func BenchmarkRawLatency(b *testing.B) {
 	b.ReportMetric(float64(lats[len(lats)/2])/1e6, "p50-ms")
 	b.ReportMetric(float64(lats[len(lats)*99/100])/1e6, "p99-ms")
 }
+
+// BenchmarkGetJobs: pipelined direct gets of 1000 job records, what a
+// claim would cost the server if it read each record instead of writing
+// it (see doc.go, "Where the time goes").
+func BenchmarkGetJobs(b *testing.B) {
+	be := benchBackend(b)
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	ins := benchInserts("bench", benchBatch)
+	if _, err := be.JobEnqueue(ctx, &backend.JobEnqueueParams{Jobs: ins, Now: now}); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, len(ins))
+	for i, in := range ins {
+		ids[i] = in.ID
+	}
+	cpu := startCPU()
+	b.ResetTimer()
+	for range b.N {
+		for _, e := range be.getJobs(ctx, ids) {
+			if e.err != nil || e.job == nil {
+				b.Fatalf("read: %v", e.err)
+			}
+		}
+	}
+	b.StopTimer()
+	cpu.report(b, b.N*benchBatch)
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "jobs/s")
+}

@@ -94,19 +94,58 @@
 //
 // Per job the server stores 2 messages at enqueue (record, ready message)
 // and 2 records for a burn-down (claim, finish), each a write to a subject
-// of its own with a revision condition, plus a fetch and an ack. On the
-// 2-core machine of issue 7, JetStream takes such writes at about 40-55k/s
-// (nats-server 2.9 and 2.15; one subject takes 80-130k publishes/s), so
-// this design tops out near 20-25k burn-down jobs/s and 25-30k batch
-// inserted jobs/s however well the client pipelines. Measured on
-// 2026-11-23 (go test -bench in this package, 2 rounds per server, load
-// average 1.6-3.0): claim+finish of 1000 at 10-15k jobs/s, the worker
-// draining 20k jobs at 10-17k jobs/s, batch enqueue at 21-38k jobs/s,
-// beside raw JetStream fetch+ack at 80-146k msgs/s and async publish at
-// 79-128k msgs/s; enqueue -> start at 500 jobs/s p50 0.9-1.7 ms and p99
-// 5-13 ms, beside p50 0.17-0.34 ms and p99 0.5-1.5 ms for a raw publish to
-// a parked consumer. Issue 7's throughput targets (50k, 40k jobs/s) need
-// fewer writes per job than a record changed at claim and at finish.
+// of its own with a revision condition, plus a fetch and an ack. Every one
+// of these is already pipelined: a claim of 1000 is one pull (plus one
+// last-sequence read when it comes back short), then one round of 1000
+// record writes and one running-index write sent together and awaited
+// together, then 1000 acks that are not awaited; a finish of 1000 is one
+// round of 1000 writes. The client sends 3 messages per burn-down job
+// (claim write, ack, finish write).
+//
+// What costs is the number of stored messages, not round trips or the
+// revision condition. CPU per message measured on 2026-11-23 18:34-18:49
+// UTC (go test -bench 'Raw|ClaimFinish|EnqueueBatch|GetJobs' with
+// CONVEYOR_TEST_NATS_PID set, 20-40 x 1000 per figure, load average 3-10,
+// so ranges): on nats-server 2.9 a stored write costs the server 13-17 us
+// on one subject and 20-35 us on a subject per key, with or without the
+// revision condition (a KV update without it: 21.5 us); a fetch+ack 6.5-
+// 10.5 us; a pipelined direct get of a record 23-29 us, as much as a
+// write. Conveyor per job: enqueue 33-39 us server and 30-31 us client,
+// claim 37-50 us and finish 31-39 us server, claim+finish 51-57 us client
+// (45 us with encodeJob). The embedded 2.15 server is cheaper: claim+finish
+// 64-68 us client and server together. So a burn-down job costs about
+// 120 us of CPU on 2.9 and 65 us on 2.15, which caps a 2-core machine near
+// 16k and 30k jobs/s with nothing else running; issue 7's 50k jobs/s
+// needs at most 40 us per job in all, about one stored write and one
+// fetch+ack.
+//
+// Batch leases (not built; the reasons, for whoever takes it up). The
+// idea: a claim writes one lease record per batch instead of a
+// compare-and-set per job, the job record changes only at enqueue and at
+// its outcome, and rescue rewrites the records of an expired batch so a
+// late finisher's compare-and-set fails. It saves the claim write (20-35
+// us server on 2.9) only if the claim touches no per-job subject at all,
+// because a per-job read costs as much as the write. Without a per-job
+// read or write, two things break: (1) no double claim: duplicate ready
+// messages for one job (an enqueue retried with the same ID republishes
+// its message, QueuePurge republishes, and a message comes back after
+// AckWait while a slow claim still holds it) would each be claimed, and
+// nothing in the job's record tells the second claimer; acks cannot
+// decide it (nats-server #4786); (2) a queued job cancelled or deleted
+// after its ready message was published would still run, since the claim
+// trusts the record the message carries. Both need a serialization point
+// per batch rather than per job: for example all lease records of a
+// (queue, priority) on one subject, each published with the expected last
+// subject sequence, every claimer catching up on that subject (a local
+// mirror of live (job, revision) claims, pruned once a revision is
+// superseded) before its lease write, and JobCancel/JobDelete of a queued
+// job writing a tombstone to the same subject. Every reader of a record
+// (JobGet, JobList, QueueList counts, JobCancel, JobDelete, the enqueue's
+// same-ID heal, unique-key holders, purge) would then have to merge the
+// live leases, because a running job's record would say queued. The
+// saving is at most one of the 4 stored messages per job (about 30% of
+// the server's burn-down CPU on 2.9, less on 2.15), not the 2.5x the
+// throughput target asks for.
 //
 // A worker's start runs the pruner at once, which scans every stored job
 // 3 times (one per final state): 0.9 s on a bucket of 20k jobs, slowing the
@@ -161,5 +200,7 @@
 //
 // Ready messages carry the job record (carry.go), and older versions of
 // this backend drop such messages: upgrading requires stopping every older
-// process on the prefix first.
+// process on the prefix first. Job records are written by encodeJob, byte
+// for byte as encoding/json writes them, so the stored format is the same
+// as before it (no upgrade step for that change).
 package nats
