@@ -1,9 +1,11 @@
 package schedule
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -65,7 +67,7 @@ type Schedule struct {
 	Queue       string          `json:"queue,omitempty"`
 	Priority    int             `json:"priority,omitempty"`
 	MaxAttempts int             `json:"max_attempts,omitempty"`
-	Timeout     time.Duration   `json:"timeout,omitempty"`
+	Timeout     time.Duration   `json:"-"`
 	Tags        []string        `json:"tags,omitempty"`
 	// Disabled stops the schedule from firing; the fire times that pass
 	// meanwhile count as missed. (JSON: "enabled", true by default.)
@@ -80,32 +82,86 @@ type Schedule struct {
 }
 
 // wireSchedule is Schedule's JSON form: "enabled" defaults to true, which a
-// plain bool field cannot express.
+// plain bool field cannot express, and "timeout" is a duration string
+// ("90s") or a number of seconds, as everywhere in the API.
 type wireSchedule struct {
 	scheduleFields
-	Enabled *bool `json:"enabled,omitempty"`
+	Enabled *bool           `json:"enabled,omitempty"`
+	Timeout json.RawMessage `json:"timeout,omitempty"`
 }
 
 // scheduleFields has Schedule's fields without its methods, so encoding
 // wireSchedule does not recurse into Schedule.MarshalJSON.
 type scheduleFields Schedule
 
-// MarshalJSON writes "enabled" in place of Disabled.
+// MarshalJSON writes "enabled" in place of Disabled and the timeout as a
+// duration string.
 func (s Schedule) MarshalJSON() ([]byte, error) {
 	enabled := !s.Disabled
-	return json.Marshal(wireSchedule{scheduleFields: scheduleFields(s), Enabled: &enabled})
+	w := wireSchedule{scheduleFields: scheduleFields(s), Enabled: &enabled}
+	if s.Timeout != 0 {
+		w.Timeout, _ = json.Marshal(s.Timeout.String()) // a string always encodes
+	}
+	return json.Marshal(w)
 }
 
-// UnmarshalJSON reads "enabled" (absent means true).
+// UnmarshalJSON reads what MarshalJSON writes; unknown fields are ignored
+// (see Decode for input from people).
 func (s *Schedule) UnmarshalJSON(data []byte) error {
 	var w wireSchedule
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
+	return s.fromWire(&w)
+}
+
+// Decode reads one schedule from JSON input, refusing unknown fields so a
+// typo is not silently ignored.
+func Decode(data []byte) (Schedule, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var w wireSchedule
+	if err := dec.Decode(&w); err != nil {
+		return Schedule{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return Schedule{}, fmt.Errorf("%w: more than one JSON value", ErrInvalid)
+	}
+	var s Schedule
+	err := s.fromWire(&w)
+	return s, err
+}
+
+func (s *Schedule) fromWire(w *wireSchedule) error {
 	*s = Schedule(w.scheduleFields)
 	s.Disabled = w.Enabled != nil && !*w.Enabled
-	return nil
+	d, err := parseTimeout(w.Timeout)
+	s.Timeout = d
+	return err
 }
+
+// parseTimeout reads a duration string or a number of seconds.
+func parseTimeout(raw json.RawMessage) (time.Duration, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var str string
+	if json.Unmarshal(raw, &str) == nil {
+		d, err := time.ParseDuration(str)
+		if err != nil {
+			return 0, fmt.Errorf("%w: timeout %q is not a duration (want e.g. \"90s\" or a number of seconds)", ErrInvalid, str)
+		}
+		return d, nil
+	}
+	var secs float64
+	if err := json.Unmarshal(raw, &secs); err != nil || math.Abs(secs) > maxTimeout.Seconds() {
+		return 0, fmt.Errorf("%w: timeout: want a duration string or a number of seconds, got %.40s", ErrInvalid, raw)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}
+
+// maxTimeout keeps a timeout in seconds from overflowing time.Duration.
+const maxTimeout = 100 * 365 * 24 * time.Hour
 
 // ErrInvalid wraps every validation error of a schedule.
 var ErrInvalid = errors.New("invalid schedule")

@@ -167,6 +167,15 @@ func TestStorePutKeepsStateAndDelete(t *testing.T) {
 
 	_, err := f.store.Put(ctx, Schedule{Name: "bad", Cron: "nope", Kind: "k"}, t0)
 	require.ErrorIs(t, err, ErrInvalid)
+	_, err = f.store.Create(ctx, Schedule{Name: "bad", Cron: "nope", Kind: "k"}, t0)
+	require.ErrorIs(t, err, ErrInvalid)
+	_, err = f.store.Create(ctx, Schedule{Name: "a", Cron: "@daily", Kind: "k"}, t0)
+	require.ErrorIs(t, err, backend.ErrConflict)
+	require.ErrorContains(t, err, `schedule "a" already exists`)
+	c, err := f.store.Create(ctx, Schedule{Name: "b", Cron: "@daily", Kind: "k"}, t0)
+	require.NoError(t, err)
+	require.Equal(t, time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC), c.State.NextRun)
+	require.NoError(t, f.store.Delete(ctx, "b"))
 
 	list, err := f.store.List(ctx)
 	require.NoError(t, err)
@@ -449,4 +458,29 @@ func TestRunFiresOnTheWallClock(t *testing.T) {
 		res, err := cl.List(context.Background(), &conveyor.ListParams{Kind: "sec"})
 		return err == nil && len(res.Jobs) >= 2
 	}, 10*time.Second, 50*time.Millisecond, "an every-second schedule fires on its own")
+}
+
+func TestDecode(t *testing.T) {
+	s, err := Decode([]byte(`{"name":"a","cron":"@daily","kind":"k","timeout":"90s","enabled":true}`))
+	require.NoError(t, err)
+	require.Equal(t, 90*time.Second, s.Timeout)
+	s, err = Decode([]byte(`{"name":"a","cron":"@daily","kind":"k","timeout":2.5}`))
+	require.NoError(t, err)
+	require.Equal(t, 2500*time.Millisecond, s.Timeout)
+	data, err := json.Marshal(s)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"name":"a","cron":"@daily","kind":"k","timeout":"2.5s","enabled":true}`, string(data))
+
+	for in, want := range map[string]string{
+		`{"name":"a","crn":"@daily"}`: `unknown field "crn"`,
+		`{"timeout":"soon"}`:          `timeout "soon" is not a duration`,
+		`{"timeout":[1]}`:             "want a duration string or a number of seconds",
+		`{"timeout":1e300}`:           "want a duration string or a number of seconds",
+		`{} {}`:                       "more than one JSON value",
+		`[`:                           "unexpected EOF",
+	} {
+		_, err := Decode([]byte(in))
+		require.ErrorIs(t, err, ErrInvalid, in)
+		require.ErrorContains(t, err, want, in)
+	}
 }

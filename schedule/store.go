@@ -110,6 +110,21 @@ func (s *Store) Put(ctx context.Context, def Schedule, now time.Time) (*Entry, e
 	}
 }
 
+// Create stores a new schedule; an error wrapping backend.ErrConflict if
+// one of that name exists.
+func (s *Store) Create(ctx context.Context, def Schedule, now time.Time) (*Entry, error) {
+	if err := def.Validate(); err != nil {
+		return nil, err
+	}
+	st := State{Since: now.UTC()}
+	st.NextRun = nextAfter(&def, st)
+	e, err := s.write(ctx, def, st, 0, now)
+	if errors.Is(err, backend.ErrConflict) {
+		return nil, fmt.Errorf("schedule %q already exists: %w", def.Name, backend.ErrConflict)
+	}
+	return e, err
+}
+
 // Delete removes a schedule (an error wrapping backend.ErrNotFound if there
 // is none). Jobs it already enqueued stay.
 func (s *Store) Delete(ctx context.Context, name string) error {

@@ -40,6 +40,12 @@ func (s *Server) routeTable() []route {
 		{Route{"GET", "/api/v1/queues", false}, s.listQueues},
 		{Route{"POST", "/api/v1/queues/{name}/pause", false}, s.pauseQueue},
 		{Route{"POST", "/api/v1/queues/{name}/resume", false}, s.resumeQueue},
+		{Route{"GET", "/api/v1/schedules", false}, s.listSchedules},
+		{Route{"POST", "/api/v1/schedules", false}, s.createSchedule},
+		{Route{"GET", "/api/v1/schedules/{name}", false}, s.getSchedule},
+		{Route{"PUT", "/api/v1/schedules/{name}", false}, s.putSchedule},
+		{Route{"DELETE", "/api/v1/schedules/{name}", false}, s.deleteSchedule},
+		{Route{"POST", "/api/v1/schedules/{name}/trigger", false}, s.triggerSchedule},
 	}
 }
 

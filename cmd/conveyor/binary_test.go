@@ -68,6 +68,7 @@ func TestBinaryDev(t *testing.T) {
 		}
 	}
 	require.Contains(t, banner.String(), "curl -s -X POST "+base+"/api/v1/jobs")
+	require.Contains(t, banner.String(), "scheduler on")
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 
 	cli := func(args ...string) (string, int) {
@@ -118,6 +119,21 @@ func TestBinaryDev(t *testing.T) {
 	out, code = cli("job", "status", enq.ID, "--json", "--server", base)
 	require.Zero(t, code, out)
 	require.Contains(t, out, `"completed"`)
+
+	// The scheduler runs in dev: the demo schedule is listed, and a schedule
+	// added through the CLI fires within seconds and its job completes.
+	out, code = cli("schedule", "list", "--server", base)
+	require.Zero(t, code, out)
+	require.Contains(t, out, "demo.tick")
+	out, code = cli("schedule", "add", "every-second", "--cron", "* * * * * *", "--kind", "demo.echo", "--args", `{"from":"cron"}`, "--server", base)
+	require.Zero(t, code, out)
+	require.Eventually(t, func() bool {
+		out, code := cli("job", "list", "--kind", "demo.echo", "--state", "completed", "--json", "--server", base)
+		require.Zero(t, code, out)
+		return regexp.MustCompile(`"schedule":\s*"every-second"`).MatchString(out)
+	}, time.Minute, 200*time.Millisecond)
+	out, code = cli("schedule", "remove", "every-second", "--server", base)
+	require.Zero(t, code, out)
 
 	// Ctrl-C: graceful stop, exit 0.
 	require.NoError(t, dev.Process.Signal(syscall.SIGINT))

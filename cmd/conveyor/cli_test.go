@@ -245,7 +245,10 @@ func TestParseQueues(t *testing.T) {
 // TestThroughServer runs the job commands against a server with auth: the
 // admin token may do everything, the read token only look, and no token
 // nothing. It sets CONVEYOR_TOKEN, so it does not run in parallel.
-func TestThroughServer(t *testing.T) {
+// testServer serves the API on a fresh SQLite file with an admin token
+// "adm" and a read token "rd"; only demo.* kinds are accepted.
+func testServer(t *testing.T) *httptest.Server {
+	t.Helper()
 	b, err := sqlite.New(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "c.db")})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = b.Close() })
@@ -256,6 +259,11 @@ func TestThroughServer(t *testing.T) {
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
+	return hs
+}
+
+func TestThroughServer(t *testing.T) {
+	hs := testServer(t)
 
 	t.Setenv(envToken, "adm")
 	id := strings.TrimSpace(cli(t, "enqueue", "demo.echo", "--args", `{"a":1}`, "--server", hs.URL).ok(t))

@@ -8,6 +8,7 @@ import (
 
 	"conveyor"
 	"conveyor/backend"
+	"conveyor/schedule"
 )
 
 // Exit codes (documented in docs/CLI.md and the package doc).
@@ -51,9 +52,9 @@ func exitCode(err error) int {
 		return ce.code
 	case errors.Is(err, backend.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, backend.ErrWrongState):
+	case errors.Is(err, backend.ErrWrongState), errors.Is(err, backend.ErrConflict):
 		return exitConflict
-	case errors.Is(err, conveyor.ErrInvalidJob), errors.Is(err, conveyor.ErrUnknownKind):
+	case errors.Is(err, conveyor.ErrInvalidJob), errors.Is(err, conveyor.ErrUnknownKind), errors.Is(err, schedule.ErrInvalid):
 		return exitUsage
 	}
 	return exitError

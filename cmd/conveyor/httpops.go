@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"conveyor/schedule"
 	"conveyor/server"
 )
 
@@ -185,6 +186,25 @@ func (h *httpOps) Pause(ctx context.Context, queue string) error {
 
 func (h *httpOps) Resume(ctx context.Context, queue string) error {
 	return h.call(ctx, "POST", "/api/v1/queues/"+url.PathEscape(queue)+"/resume", nil, nil)
+}
+
+func (h *httpOps) Schedules(ctx context.Context) (*server.ScheduleListView, error) {
+	var v server.ScheduleListView
+	return &v, h.call(ctx, "GET", "/api/v1/schedules", nil, &v)
+}
+
+func (h *httpOps) PutSchedule(ctx context.Context, name string, body []byte) (*schedule.Entry, error) {
+	var v schedule.Entry
+	return &v, h.call(ctx, "PUT", "/api/v1/schedules/"+url.PathEscape(name), body, &v)
+}
+
+func (h *httpOps) DeleteSchedule(ctx context.Context, name string) error {
+	return h.call(ctx, "DELETE", "/api/v1/schedules/"+url.PathEscape(name), nil, nil)
+}
+
+func (h *httpOps) TriggerSchedule(ctx context.Context, name string) (*server.EnqueueView, error) {
+	var v server.EnqueueView
+	return &v, h.call(ctx, "POST", "/api/v1/schedules/"+url.PathEscape(name)+"/trigger", nil, &v)
 }
 
 func parseQuery(q string) (url.Values, error) {

@@ -12,6 +12,7 @@ import (
 	"conveyor"
 	"conveyor/backend"
 	_ "conveyor/backend/all" // every backend URL scheme
+	"conveyor/schedule"
 	"conveyor/server"
 )
 
@@ -28,6 +29,11 @@ type ops interface {
 	Queues(ctx context.Context) (*server.QueueListView, error)
 	Pause(ctx context.Context, queue string) error
 	Resume(ctx context.Context, queue string) error
+	Schedules(ctx context.Context) (*server.ScheduleListView, error)
+	// PutSchedule adds or replaces the schedule of body (schedule.Decode's JSON).
+	PutSchedule(ctx context.Context, name string, body []byte) (*schedule.Entry, error)
+	DeleteSchedule(ctx context.Context, name string) error
+	TriggerSchedule(ctx context.Context, name string) (*server.EnqueueView, error)
 	Close() error
 }
 
@@ -116,6 +122,16 @@ func (g *globals) openOps(ctx context.Context, mustExist bool) (ops, error) {
 	return &directOps{b: b, c: c}, nil
 }
 
+// withOps runs fn on the ops of the command line and closes them.
+func (g *globals) withOps(ctx context.Context, mustExist bool, fn func(ops) error) error {
+	o, err := g.openOps(ctx, mustExist)
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	return fn(o)
+}
+
 // directOps works on the backend through a conveyor.Client.
 type directOps struct {
 	b backend.Backend
@@ -199,4 +215,37 @@ func (d *directOps) Queues(ctx context.Context) (*server.QueueListView, error) {
 func (d *directOps) Pause(ctx context.Context, queue string) error { return d.c.PauseQueue(ctx, queue) }
 func (d *directOps) Resume(ctx context.Context, queue string) error {
 	return d.c.ResumeQueue(ctx, queue)
+}
+
+func (d *directOps) Schedules(ctx context.Context) (*server.ScheduleListView, error) {
+	list, err := schedule.NewStore(d.b).List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &server.ScheduleListView{Schedules: list}, nil
+}
+
+func (d *directOps) PutSchedule(ctx context.Context, name string, body []byte) (*schedule.Entry, error) {
+	def, err := schedule.Decode(body)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	def.Name = name
+	e, err := schedule.NewStore(d.b).Put(ctx, def, time.Now())
+	if errors.Is(err, schedule.ErrInvalid) {
+		return nil, withCode(exitUsage, err)
+	}
+	return e, err
+}
+
+func (d *directOps) DeleteSchedule(ctx context.Context, name string) error {
+	return schedule.NewStore(d.b).Delete(ctx, name)
+}
+
+func (d *directOps) TriggerSchedule(ctx context.Context, name string) (*server.EnqueueView, error) {
+	res, err := schedule.Trigger(ctx, d.c, name)
+	if err != nil {
+		return nil, err
+	}
+	return &server.EnqueueView{ID: res.ID, Duplicate: res.Duplicate, State: res.State}, nil
 }

@@ -134,6 +134,9 @@ func printJob(w io.Writer, j *server.JobView) error {
 }
 
 func fmtTime(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
 	return fmt.Sprintf("%s (%s)", t.Local().Format("2006-01-02 15:04:05.000"), ago(t, now))
 }
 

@@ -91,6 +91,7 @@ Exit codes: 0 ok, 1 error, 2 usage or invalid input, 3 not found, 4 conflict
 		newEnqueueCmd(g),
 		newJobCmd(g),
 		newQueueCmd(g),
+		newScheduleCmd(g),
 		newMigrateCmd(g),
 	)
 	for _, c := range extraCommands {

@@ -18,6 +18,7 @@ import (
 	"conveyor"
 	"conveyor/backend"
 	"conveyor/internal/demo"
+	"conveyor/schedule"
 	"conveyor/server"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,7 @@ type runOptions struct {
 	healthAddr  string // health/metrics-only listen address (worker); "" = none
 	tokensFile  string // file of TOKEN:SCOPE lines; "" = $CONVEYOR_TOKENS
 	worker      bool   // run a worker
+	scheduler   bool   // run a scheduler
 	demo        bool   // register the demo kinds
 	queues      string // "q1=10,q2=5"
 	strictKinds bool   // API refuses kinds the worker does not know (422)
@@ -53,12 +55,13 @@ func addAPIFlags(cmd *cobra.Command, o *runOptions, defAddr string) {
 }
 
 func newDevCmd(g *globals) *cobra.Command {
-	o := &runOptions{dev: true, worker: true, demo: true, strictKinds: true}
+	o := &runOptions{dev: true, worker: true, scheduler: true, demo: true, strictKinds: true}
 	cmd := &cobra.Command{
 		Use:   "dev [--addr 127.0.0.1:8080] [--backend sqlite:conveyor.db]",
-		Short: "Run everything in one process: API, admin page, worker with demo jobs, maintenance",
+		Short: "Run everything in one process: API, admin page, worker with demo jobs, scheduler, maintenance",
 		Long: `dev runs the API and admin page, a worker with the demo kinds (demo.sleep, demo.fail,
-demo.echo, demo.report) and the maintenance services in one process, on sqlite:conveyor.db
+demo.echo, demo.report), the scheduler (with the demo schedule demo.tick, demo.echo every
+minute) and the maintenance services in one process, on sqlite:conveyor.db
 unless --backend or $CONVEYOR_BACKEND says otherwise. On a loopback address without
 $CONVEYOR_TOKENS the API needs no token. Ctrl-C stops gracefully.`,
 		Args: usageArgs(cobra.NoArgs),
@@ -91,6 +94,7 @@ so --worker goes with --demo; real workers are Go programs using conveyor.NewWor
 	cmd.Flags().BoolVar(&o.worker, "worker", false, "also run a worker in this process")
 	cmd.Flags().BoolVar(&o.demo, "demo", false, "register the demo kinds on the worker")
 	cmd.Flags().BoolVar(&o.strictKinds, "reject-unknown-kinds", false, "answer 422 to enqueues of kinds this process's worker does not handle")
+	cmd.Flags().BoolVar(&o.scheduler, "scheduler", false, "also run a scheduler (any number may run: each fire enqueues one job)")
 	return cmd
 }
 
@@ -106,7 +110,8 @@ serves /healthz, /readyz and /metrics without auth: bind it to a private address
 		RunE: func(cmd *cobra.Command, _ []string) error { return g.runServices(cmd.Context(), o) },
 	}
 	addRunFlags(cmd, o)
-	cmd.Flags().BoolVar(&o.demo, "demo", false, "register the demo kinds")
+	cmd.Flags().BoolVar(&o.demo, "demo", false, "register the demo kinds (and the demo schedule)")
+	cmd.Flags().BoolVar(&o.scheduler, "scheduler", true, "also run a scheduler (any number may run: each fire enqueues one job)")
 	cmd.Flags().StringVar(&o.healthAddr, "health-addr", "", "serve /healthz, /readyz and /metrics here (e.g. 127.0.0.1:9090); default off")
 	return cmd
 }
@@ -222,6 +227,17 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 		}
 	}
 
+	var sched *schedule.Scheduler
+	if o.scheduler {
+		cfg := schedule.Config{Logger: log}
+		if o.demo {
+			cfg.Schedules = demo.Schedules()
+		}
+		if sched, err = schedule.New(client, cfg); err != nil {
+			return withCode(exitUsage, err)
+		}
+	}
+
 	var srv *server.Server
 	if o.addr != "" {
 		tokens, err := loadTokens(o.tokensFile)
@@ -250,6 +266,15 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 			return fmt.Errorf("start worker: %w", err)
 		}
 	}
+	if sched != nil {
+		if err := sched.Start(context.WithoutCancel(ctx)); err != nil {
+			if w != nil {
+				_ = w.Stop(context.Background())
+			}
+			return fmt.Errorf("start scheduler: %w", err)
+		}
+		defer sched.Stop()
+	}
 	if srv != nil {
 		if err := srv.Start(ctx); err != nil {
 			if w != nil {
@@ -272,7 +297,7 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 		log.Info("health endpoints up", "addr", ln.Addr().String())
 	}
 
-	g.banner(o, url, b, srv, ws, queues)
+	g.banner(o, url, b, srv, ws, queues, sched)
 	<-ctx.Done()
 	log.Info("shutting down (Ctrl-C again to hurry)")
 
@@ -287,6 +312,9 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 	}
 	if health != nil {
 		_ = health.Close()
+	}
+	if sched != nil {
+		sched.Stop() // no new fires while the worker drains
 	}
 	if w != nil {
 		errs = append(errs, w.Stop(stopCtx))
@@ -311,7 +339,7 @@ func isLoopback(addr string) bool {
 }
 
 // banner tells a person what runs where and how to try it.
-func (g *globals) banner(o *runOptions, url string, b backend.Backend, srv *server.Server, ws *conveyor.Workers, queues map[string]int) {
+func (g *globals) banner(o *runOptions, url string, b backend.Backend, srv *server.Server, ws *conveyor.Workers, queues map[string]int, sched *schedule.Scheduler) {
 	out := g.stdout
 	name := "conveyor"
 	switch {
@@ -330,6 +358,9 @@ func (g *globals) banner(o *runOptions, url string, b backend.Backend, srv *serv
 		}
 		sort.Strings(qs)
 		fmt.Fprintf(out, "  worker   queues %s; kinds %s\n", strings.Join(qs, ","), strings.Join(ws.Kinds(), ", "))
+	}
+	if sched != nil {
+		fmt.Fprintln(out, "  scheduler on (conveyor schedule list)")
 	}
 	if srv == nil {
 		fmt.Fprintln(out, "Ctrl-C stops gracefully.")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"conveyor"
+	"conveyor/schedule"
 )
 
 // The demo job kinds.
@@ -146,4 +147,15 @@ func wait(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+// Schedules are the demo schedules `conveyor dev` declares: demo.tick runs
+// demo.echo every minute, so the dev page shows a schedule at work.
+func Schedules() []schedule.Schedule {
+	return []schedule.Schedule{{
+		Name: "demo.tick",
+		Cron: "@every 1m",
+		Kind: KindEcho,
+		Args: json.RawMessage(`{"message":"tick from the demo.tick schedule"}`),
+	}}
 }

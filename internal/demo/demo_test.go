@@ -99,3 +99,12 @@ func TestWorker(t *testing.T) {
 	require.JSONEq(t, `{"steps":3}`, string(job.Result))
 	require.NotEmpty(t, job.Progress, "progress reported while running stays on the job")
 }
+
+func TestSchedulesAreValidAndUseDemoKinds(t *testing.T) {
+	t.Parallel()
+	ws := setup(t)
+	for _, s := range demo.Schedules() {
+		require.NoError(t, s.Validate(), s.Name)
+		require.True(t, ws.Has(s.Kind), "%s enqueues %s, which dev's worker must handle", s.Name, s.Kind)
+	}
+}
