@@ -87,6 +87,10 @@ type Backend struct {
 
 	closed    atomic.Bool
 	closeOnce sync.Once
+	// done is closed by Close: calls waiting for acknowledgements stop.
+	done chan struct{}
+	// acks routes the acknowledgements of stream writes (pubasync.go).
+	acks acks
 
 	// knownPrio remembers (queue, priority) pairs whose queue record and
 	// consumer exist, so enqueue checks them once per process.
@@ -161,7 +165,11 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		nc.Close()
 		return nil, fmt.Errorf("nats: jetstream: %w", err)
 	}
-	b := &Backend{cfg: cfg, names: newNames(cfg.Prefix), nc: nc, js: js, watchers: map[*watcher]struct{}{}}
+	b := &Backend{cfg: cfg, names: newNames(cfg.Prefix), nc: nc, js: js, watchers: map[*watcher]struct{}{}, done: make(chan struct{})}
+	if err := b.startAcks(); err != nil {
+		nc.Close()
+		return nil, err
+	}
 	b.fetchWait = fetchWait
 	b.staleAge = staleIndexAge
 	if !serverAtLeast(nc.ConnectedServerVersion(), 2, 10) {
@@ -222,6 +230,7 @@ func (b *Backend) Ping(ctx context.Context) error {
 func (b *Backend) Close() error {
 	b.closeOnce.Do(func() {
 		b.closed.Store(true)
+		close(b.done)
 		b.watchMu.Lock()
 		for w := range b.watchers {
 			b.dropWatcherLocked(w)

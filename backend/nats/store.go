@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"conveyor/backend"
 
-	natsio "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -67,75 +65,108 @@ func (b *Backend) writeAll(ctx context.Context, ws []write) []writeResult {
 // writeChained is writeAll where the result of write i may call for a
 // follow-up write (then returns it and true), published as soon as that
 // result is in rather than after every ack of ws, so the follow-ups
-// overlap the rest of the first round. It returns the results of ws, the
-// index in ws each follow-up answered, and the follow-ups' results.
+// overlap the rest of the first round. then is called in index order,
+// once per write. It returns the results of ws, the index in ws each
+// follow-up answered, and the follow-ups' results. Acknowledgements may
+// come in any order (pubasync.go); the call waits until every write was
+// answered, ctx ends, the backend closes, or publishTimeout passes with
+// no acknowledgement coming in.
 func (b *Backend) writeChained(ctx context.Context, ws []write, then func(i int, r writeResult) (write, bool)) (res []writeResult, from []int, next []writeResult) {
 	res = make([]writeResult, len(ws))
-	futs := make([]jetstream.PubAckFuture, len(ws))
+	if len(ws) == 0 {
+		return res, nil, nil
+	}
+	room := len(ws)
+	if then != nil {
+		room *= 2
+	}
+	p := b.newPubBatch(room)
+	defer p.close()
+	have := make([]bool, len(ws))
+	waiting := 0
 	for i, w := range ws {
-		futs[i], res[i].err = b.publishAsync(w)
-	}
-	var nexts []write
-	var nextFuts []jetstream.PubAckFuture
-	for i, f := range futs {
-		if f != nil {
-			res[i] = b.await(ctx, f, ws[i])
-		}
-		if then == nil {
-			continue
-		}
-		if w, ok := then(i, res[i]); ok {
-			f, err := b.publishAsync(w)
-			from, nexts, nextFuts = append(from, i), append(nexts, w), append(nextFuts, f)
-			next = append(next, writeResult{err: err})
+		if err := p.send(i, w); err != nil {
+			res[i].err, have[i] = err, true
+		} else {
+			waiting++
 		}
 	}
-	for k, f := range nextFuts {
-		if f != nil {
-			next[k] = b.await(ctx, f, nexts[k])
+	var (
+		nexts   []write
+		nextGot []bool
+		cursor  int
+		stopped error // set when the call stops waiting
+	)
+	// advance calls then for every result, in order, that is in.
+	advance := func() {
+		for ; cursor < len(ws) && have[cursor]; cursor++ {
+			if then == nil {
+				continue
+			}
+			w, ok := then(cursor, res[cursor])
+			if !ok {
+				continue
+			}
+			k := len(nexts)
+			from, nexts, next, nextGot = append(from, cursor), append(nexts, w), append(next, writeResult{}), append(nextGot, true)
+			if stopped != nil {
+				next[k].err = stopped
+			} else if err := p.send(len(ws)+k, w); err != nil {
+				next[k].err = err
+			} else {
+				nextGot[k] = false
+				waiting++
+			}
 		}
+	}
+	advance()
+	timeout := time.NewTimer(publishTimeout)
+	defer timeout.Stop()
+	for waiting > 0 && stopped == nil {
+		select {
+		case a := <-p.ch:
+			waiting--
+			r := &next
+			i := a.i - len(ws)
+			subject := ""
+			if a.i < len(ws) {
+				r, i, have[a.i], subject = &res, a.i, true, ws[a.i].subject
+			} else {
+				nextGot[i], subject = true, nexts[i].subject
+			}
+			if a.r.err != nil && !errors.Is(a.r.err, errCASConflict) {
+				a.r.err = b.wrap("publish "+subject, a.r.err)
+			}
+			(*r)[i] = a.r
+			advance()
+			timeout.Reset(publishTimeout)
+		case <-timeout.C:
+			stopped = b.wrap("publish", jetstream.ErrAsyncPublishTimeout)
+		case <-ctx.Done():
+			stopped = ctx.Err()
+		case <-b.done:
+			stopped = b.wrap("publish", backend.ErrClosed)
+		}
+	}
+	if stopped != nil {
+		for i := range ws {
+			if !have[i] {
+				res[i], have[i] = writeResult{err: stopped}, true
+			}
+		}
+		for k := range next {
+			if !nextGot[k] {
+				next[k] = writeResult{err: stopped}
+			}
+		}
+		advance()
 	}
 	return res, from, next
 }
 
-// publishAsync sends one write without waiting for its ack.
-func (b *Backend) publishAsync(w write) (jetstream.PubAckFuture, error) {
-	var f jetstream.PubAckFuture
-	var err error
-	if !w.del && w.expect == expectNone {
-		// No headers: the cheaper plain publish.
-		f, err = b.js.PublishAsync(w.subject, w.data)
-	} else {
-		m := natsio.NewMsg(w.subject)
-		m.Data = w.data
-		if w.del {
-			m.Header.Set("KV-Operation", "DEL")
-		}
-		if w.expect != expectNone {
-			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.expect, 10))
-		}
-		f, err = b.js.PublishMsgAsync(m)
-	}
-	if err != nil {
-		return nil, b.wrap("publish", err)
-	}
-	return f, nil
-}
-
-// await waits for the ack of one write.
-func (b *Backend) await(ctx context.Context, f jetstream.PubAckFuture, w write) writeResult {
-	select {
-	case ack := <-f.Ok():
-		return writeResult{rev: ack.Sequence}
-	case err := <-f.Err():
-		if isConflict(err) {
-			return writeResult{err: errCASConflict}
-		}
-		return writeResult{err: b.wrap("publish "+w.subject, err)}
-	case <-ctx.Done():
-		return writeResult{err: ctx.Err()}
-	}
-}
+// publishTimeout is how long a call waits for the next acknowledgement of
+// its writes before it gives up on the rest.
+const publishTimeout = 10 * time.Second
 
 // firstErr returns the first error of results that is not a conflict.
 func firstErr(rs []writeResult) error {
