@@ -21,7 +21,7 @@ import (
 func BenchmarkEnqueueSingle(b *testing.B) {
 	be := setup(b)
 	b.SetParallelism(max(1, 16/max(1, testingProcs())))
-	cpu0, calls0 := serverCPU(b, be), serverCalls(b, be)
+	cpu0, calls0, go0 := serverCPU(b, be), serverCalls(b, be), processCPU(b)
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -32,6 +32,7 @@ func BenchmarkEnqueueSingle(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+	b.ReportMetric(float64((processCPU(b)-go0).Microseconds())/float64(b.N), "go-µs/job")
 	reportServerCPU(b, be, cpu0, b.N)
 	b.ReportMetric(float64(serverCalls(b, be)-calls0-2)/float64(b.N), "cmds/job")
 }

@@ -160,3 +160,23 @@ func TestEnqueueRejectsNULInID(t *testing.T) {
 	}})
 	require.ErrorContains(t, err, "invalid job id")
 }
+
+// TestEnqueueSameIDTwiceInBatch: the second copy of an ID in one batch is a
+// replay of the first (enqueue checks existence in bulk before storing, so
+// it must count the jobs it stores itself).
+func TestEnqueueSameIDTwiceInBatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	q := "dupbatch"
+	first := insert(q)
+	second := insert(q, func(j *backend.JobInsert) { j.ID = first.ID; j.Args = json.RawMessage(`{"second":true}`) })
+	out := enqueue(t, b, t0, first, second)
+	require.Equal(t, backend.EnqueueOutcome{ID: first.ID, State: backend.StateQueued}, out[0])
+	require.Equal(t, backend.EnqueueOutcome{ID: first.ID, State: backend.StateQueued, Duplicate: true}, out[1])
+	n, err := b.rdb.ZCard(t.Context(), b.queueKeys(q)[kReady]).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	jobs := claim(t, b, q, 2, t0, time.Minute)
+	require.Len(t, jobs, 1)
+	require.JSONEq(t, string(first.Args), string(jobs[0].Args))
+}

@@ -83,7 +83,7 @@ func uniqueStatesString(states []backend.JobState) string {
 	return sb.String()
 }
 
-// enqueueValues returns the 13 ARGV values of one job for enqueue.lua.
+// enqueueValues returns the 12 ARGV values of one job for enqueue.lua.
 func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if j == nil {
 		return nil, fmt.Errorf("enqueue: nil job")
@@ -118,7 +118,7 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if scheduled == 0 && len(d)+len(j.Args)+len(j.Meta) <= bodyMax {
 		head = bodyHead(runNs, j.MaxAttempts, len(d), len(j.Args))
 	}
-	return []any{j.ID, d, []byte(j.Args), []byte(j.Meta), j.Priority, j.MaxAttempts, runNs, usStr(runAt), rsStr(runAt),
+	return []any{j.ID, d, []byte(j.Args), []byte(j.Meta), j.Priority, j.MaxAttempts, runNs, rsStr(runAt),
 		j.UniqueKey, us, scheduled, head}, nil
 }
 

@@ -63,7 +63,7 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 	var newQueues []any
 	for qi, q := range queues {
 		ps := byQueue[q]
-		args := b.commonArgs(q, 13*len(ps))
+		args := b.commonArgs(q, 12*len(ps))
 		for _, p := range ps {
 			args = append(args, p.req.values[p.i]...)
 		}

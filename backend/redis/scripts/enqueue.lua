@@ -2,10 +2,10 @@
 -- keys, and wakes watchers when a job became queued.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
 --   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
--- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, then 13
+-- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, then 12
 --   values per job: id, static JSON (d), args (g), meta (m, '' = none),
---   priority, max attempts, run_at (ns), run_at (µs), run_at (17-digit µs,
---   the ready member prefix), unique key ('' = none), unique states (",a,b,"
+--   priority, max attempts, run_at (ns), run_at (17-digit µs: the ready
+--   member prefix, and the scheduled set's score), unique key ('' = none), unique states (",a,b,"
 --   form), scheduled (1 if run_at is after the enqueuer's now, else 0;
 --   decided by the caller, since one call may carry the jobs of several
 --   enqueuers with different nows), the head of the claim body ('' =
@@ -23,14 +23,37 @@
 local jp, up, chan = ARGV[1], ARGV[2], ARGV[3]
 local out = {}
 local ready, scheduled, ids = {}, {}, {}
-for i = 4, #ARGV, 13 do
+-- Which IDs the queue holds already, with one ZMSCORE on its ID index
+-- rather than one HGET per job: every job of the queue is in the index
+-- (enqueue adds it in the same script, delete, prune and purge remove it
+-- with the job). A job stored by this call is marked too, so a second
+-- copy of an ID in one batch is a replay of the first.
+local known = {}
+do
+  local idlist = {}
+  for i = 4, #ARGV, 12 do
+    idlist[#idlist + 1] = ARGV[i]
+  end
+  for c = 1, #idlist, 1000 do
+    local part = redis.call('ZMSCORE', KEYS[9], unpack(idlist, c, math.min(c + 999, #idlist)))
+    for j = 1, #part do
+      if part[j] then
+        known[idlist[c + j - 1]] = true
+      end
+    end
+  end
+end
+for i = 4, #ARGV, 12 do
   local id, data, args, meta = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local prio, maxatt, run_ns, run_us = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
-  local run_rs, ukey, ustates = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10]
+  local prio, maxatt, run_ns, run_rs = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local ukey, ustates = ARGV[i + 8], ARGV[i + 9]
   local k = jp .. id
-  local existing = redis.call('HGET', k, 's')
-  if existing == 'running' and redis.call('ZSCORE', KEYS[5], id) then
-    existing = 'completed' -- a short-form completion (see finish.lua)
+  local existing = nil
+  if known[id] then
+    existing = redis.call('HGET', k, 's')
+    if existing == 'running' and redis.call('ZSCORE', KEYS[5], id) then
+      existing = 'completed' -- a short-form completion (see finish.lua)
+    end
   end
   local holder = nil
   local holder_state = nil
@@ -58,9 +81,9 @@ for i = 4, #ARGV, 13 do
     out[#out + 1] = holder
   else
     local state
-    if ARGV[i + 11] == '1' then
+    if ARGV[i + 10] == '1' then
       state = 'scheduled'
-      scheduled[#scheduled + 1] = run_us
+      scheduled[#scheduled + 1] = run_rs -- a score: leading zeros are fine
       scheduled[#scheduled + 1] = id
     else
       state = 'queued'
@@ -74,7 +97,7 @@ for i = 4, #ARGV, 13 do
         score = '-' .. prio
       end
       ready[#ready + 1] = score
-      local head = ARGV[i + 12]
+      local head = ARGV[i + 11]
       if head == '' then -- no claim body (a large job: see bodyMax)
         ready[#ready + 1] = run_rs .. id
       else
@@ -97,6 +120,7 @@ for i = 4, #ARGV, 13 do
     end
     ids[#ids + 1] = '0'
     ids[#ids + 1] = id
+    known[id] = true
     out[#out + 1] = state
     out[#out + 1] = ''
   end
