@@ -324,7 +324,12 @@ func rawOrNil(s string) json.RawMessage {
 	return json.RawMessage(s)
 }
 
+// atoi parses s, 0 when absent or unreadable (without the error value
+// strconv builds for "", which a claim's fresh jobs would pay for).
 func atoi(s string) int {
+	if s == "" {
+		return 0
+	}
 	n, _ := strconv.Atoi(s)
 	return n
 }
