@@ -2,7 +2,6 @@ package nats
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
 
 	"conveyor/backend"
@@ -58,7 +57,7 @@ func carried(m *natsio.Msg, id string, gen int64) *cached {
 		return nil
 	}
 	var sj storedJob
-	if err := json.Unmarshal(recB, &sj); err != nil || sj.ID != id || sj.Gen != gen {
+	if err := decodeJob(recB, &sj); err != nil || sj.ID != id || sj.Gen != gen {
 		return nil
 	}
 	return &cached{job: &sj.Job, gen: sj.Gen, rev: rev}

@@ -100,7 +100,7 @@ func decodeDirect(id string, m *natsio.Msg) entry {
 		return entry{err: fmt.Errorf("nats: get job %s: bad sequence header %q", id, m.Header.Get(jetstream.SequenceHeader))}
 	}
 	var sj storedJob
-	if err := json.Unmarshal(m.Data, &sj); err != nil {
+	if err := decodeJob(m.Data, &sj); err != nil {
 		return entry{err: fmt.Errorf("nats: decode job %s: %w", id, err)}
 	}
 	return entry{job: &sj.Job, gen: sj.Gen, rev: rev}

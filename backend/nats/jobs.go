@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -48,7 +47,7 @@ func (b *Backend) scan(ctx context.Context, kv jetstream.KeyValue, fn func(key s
 func (b *Backend) scanJobs(ctx context.Context, fn func(rev uint64, j *backend.Job) error) error {
 	return b.scan(ctx, b.jobs, func(key string, rev uint64, v []byte) error {
 		var sj storedJob
-		if err := json.Unmarshal(v, &sj); err != nil {
+		if err := decodeJob(v, &sj); err != nil {
 			return fmt.Errorf("nats: decode job %s: %w", key, err)
 		}
 		return fn(rev, &sj.Job)
@@ -261,7 +260,7 @@ func (b *Backend) JobPrune(ctx context.Context, p *backend.JobPruneParams) (*bac
 	keep := func(v []byte) bool { return bytes.Contains(v, want) }
 	err := b.scanStream(ctx, b.names.jobsBucket(), keep, func(key string, rev uint64, v []byte) error {
 		var sj storedJob
-		if err := json.Unmarshal(v, &sj); err != nil {
+		if err := decodeJob(v, &sj); err != nil {
 			return fmt.Errorf("nats: decode job %s: %w", key, err)
 		}
 		if j := &sj.Job; j.State == p.State && j.FinishedAt.Before(p.FinishedBefore) {

@@ -283,7 +283,7 @@ func (b *Backend) purgeReady(ctx context.Context, queue string, bound uint64) er
 	var ws []write
 	err = b.scan(ctx, b.jobs, func(key string, _ uint64, v []byte) error {
 		var sj storedJob
-		if err := json.Unmarshal(v, &sj); err != nil {
+		if err := decodeJob(v, &sj); err != nil {
 			return fmt.Errorf("nats: decode job %s: %w", key, err)
 		}
 		if sj.Queue == queue && sj.State == backend.StateQueued {

@@ -3,7 +3,6 @@ package nats
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -235,7 +234,7 @@ func (b *Backend) getJob(ctx context.Context, id string) entry {
 		return entry{err: b.wrap("get job "+id, err)}
 	}
 	var sj storedJob
-	if err := json.Unmarshal(e.Value(), &sj); err != nil {
+	if err := decodeJob(e.Value(), &sj); err != nil {
 		return entry{err: fmt.Errorf("nats: decode job %s: %w", id, err)}
 	}
 	return entry{job: &sj.Job, gen: sj.Gen, rev: e.Revision()}
