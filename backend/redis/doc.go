@@ -193,9 +193,10 @@
 // exist with one ZMSCORE on the ID index instead of an HGET per job (jobs
 // stored before the per-queue index existed, in early layout-1 builds, are
 // not seen by that check), and sends run_at once less: 16 concurrent
-// single enqueues went from 18-21 to 16.5-17.5 us of server CPU and 2.8
-// to 2.0 commands per job (private server, 18:57 UTC, load ~8.5); batch
-// enqueue is unchanged at ~9 us.
+// single enqueues went from 2.8 to 2.0 commands per job; their server CPU
+// per job (18-24 us, medians of 4 interleaved rounds at 19:03 UTC, load
+// ~5) and batch enqueue's (~10 us) moved less than the noise of this VM,
+// where one build's figure varies by a third between runs a minute apart.
 //
 // # Durability
 //
