@@ -1,6 +1,7 @@
 package nats
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -111,8 +112,9 @@ func readyPayload(runAt time.Time, id string, gen int64) []byte {
 }
 
 func parseReadyPayload(b []byte) (ms int64, id string, gen int64, ok bool) {
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
+	// Only the first line is converted: a carried record follows it.
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
 	if len(f) != 3 {
 		return 0, "", 0, false
 	}
