@@ -180,3 +180,75 @@ func TestEnqueueSameIDTwiceInBatch(t *testing.T) {
 	require.Len(t, jobs, 1)
 	require.JSONEq(t, string(first.Args), string(jobs[0].Args))
 }
+
+// TestClaimBodyScheduled: a scheduled job's member carries its claim body
+// through promotion (by JobPromote or by the claim itself), so it is
+// claimed as it was enqueued; cancel, delete and retry of a scheduled job
+// remove its member, body or not; purge reports its ID.
+func TestClaimBodyScheduled(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	q := "bodysched"
+	sched := b.queueKeys(q)[kScheduled]
+	count := func(key string) int64 {
+		n, err := b.rdb.ZCard(ctx, key).Result()
+		require.NoError(t, err)
+		return n
+	}
+	later := t0.Add(time.Hour + 5)
+	at := func(j *backend.JobInsert) {
+		j.RunAt = later
+		j.Args = json.RawMessage(`{"later":1}`)
+		j.Meta = json.RawMessage(`{"m":2}`)
+	}
+	byPromote, byClaim := insert(q, at), insert(q, at)
+	enqueue(t, b, t0, byPromote)
+	members, err := b.rdb.ZRange(ctx, sched, 0, -1).Result()
+	require.NoError(t, err)
+	require.Len(t, members, 1)
+	require.Contains(t, members[0], "\x00")
+	_, err = b.JobPromote(ctx, &backend.JobPromoteParams{Now: later})
+	require.NoError(t, err)
+	enqueue(t, b, t0, byClaim)
+	ready, err := b.rdb.ZRange(ctx, b.queueKeys(q)[kReady], 0, -1).Result()
+	require.NoError(t, err)
+	require.Len(t, ready, 1)
+	require.Contains(t, ready[0], byPromote.ID+"\x00", "the promoted member keeps the body")
+	jobs := claim(t, b, q, 2, later, time.Minute)
+	require.Len(t, jobs, 2)
+	for _, j := range jobs {
+		require.Equal(t, later, j.RunAt)
+		require.Equal(t, 1, j.Attempt)
+		require.JSONEq(t, `{"later":1}`, string(j.Args))
+		require.JSONEq(t, `{"m":2}`, string(j.Meta))
+	}
+
+	large := func(j *backend.JobInsert) {
+		at(j)
+		j.Args = json.RawMessage(`"` + strings.Repeat("x", bodyMax) + `"`)
+	}
+	cancelled, deleted, retried, deletedLarge := insert(q, at), insert(q, at), insert(q, at), insert(q, large)
+	enqueue(t, b, t0, cancelled, deleted, retried, deletedLarge)
+	require.EqualValues(t, 4, count(sched))
+	_, err = b.JobCancel(ctx, &backend.JobCancelParams{ID: cancelled.ID, Now: t0})
+	require.NoError(t, err)
+	require.NoError(t, b.JobDelete(ctx, &backend.JobDeleteParams{ID: deleted.ID}))
+	require.NoError(t, b.JobDelete(ctx, &backend.JobDeleteParams{ID: deletedLarge.ID}))
+	t1 := t0.Add(time.Minute)
+	_, err = b.JobRetry(ctx, &backend.JobRetryParams{ID: retried.ID, Now: t1})
+	require.NoError(t, err)
+	require.Zero(t, count(sched))
+	got := claim(t, b, q, 10, later, time.Minute)
+	require.Len(t, got, 1, "only the retried job is claimable")
+	require.Equal(t, retried.ID, got[0].ID)
+	require.Equal(t, t1, got[0].RunAt, "retry's run_at, not the body's")
+
+	purged := insert(q, at)
+	enqueue(t, b, t0, purged)
+	res, err := b.QueuePurge(ctx, &backend.QueuePurgeParams{Queue: q})
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Deleted) // the purged job and the cancelled one
+	_, err = b.JobGet(ctx, &backend.JobGetParams{ID: purged.ID})
+	require.ErrorIs(t, err, backend.ErrNotFound)
+}

@@ -114,8 +114,8 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 		scheduled = 1
 	}
 	runNs := nsStr(runAt)
-	head := "" // no claim body: a scheduled job's member is its ID, and a large job is read from its hash
-	if scheduled == 0 && len(d)+len(j.Args)+len(j.Meta) <= bodyMax {
+	head := "" // no claim body: a large job is claimed from its hash
+	if len(d)+len(j.Args)+len(j.Meta) <= bodyMax {
 		head = bodyHead(runNs, j.MaxAttempts, len(d), len(j.Args))
 	}
 	return []any{j.ID, d, []byte(j.Args), []byte(j.Meta), j.Priority, j.MaxAttempts, runNs, rsStr(runAt),

@@ -20,7 +20,8 @@
 //	                      order (priority desc, run_at asc, id asc) exactly;
 //	                      a job not claimed since enqueue has NUL and its
 //	                      claim body after the ID (see below)
-//	{P:Q}:scheduled       zset: score run_at µs, member ID
+//	{P:Q}:scheduled       zset: score run_at µs, member ID (and NUL and the
+//	                      claim body, as in the ready set)
 //	{P:Q}:retrying        zset: score run_at µs, member ID
 //	{P:Q}:running         zset: score lease expiry µs, member
 //	                      "RANDOM.N|ID" for the lease token "Q|RANDOM.N":
@@ -67,26 +68,26 @@
 // rest (counts, rescue, prune, purge, lease extension). That saves the
 // server one HSET per job, the largest single cost of a finish.
 //
-// The claim body: enqueue appends to a queued job's ready-set member a
-// NUL byte (IDs may not contain one) and "RUN_NS|MAX_ATTEMPTS|LEN:LEN:"
+// The claim body: enqueue appends to a job's ready-set member (or, for a
+// scheduled job, its scheduled-set member, which promotion carries over)
+// a NUL byte (IDs may not contain one) and "RUN_NS|MAX_ATTEMPTS|LEN:LEN:"
 // then the static JSON, args and meta (the frame of decodeStatic): all a
 // claim returns that the caller does not know, for a job still as
 // enqueued (attempt 0, no errors, result, progress or cancel request).
 // claim.lua gets it with the ZRANGE that pops the batch, so a fresh job
 // costs the claim no read of its hash (one HMGET per job hash from Lua was
 // most of a claim's server cost). The body leaves the set with the member
-// at the claim; every path that re-queues a job (retry, rescue, snooze,
-// promote) adds a plain RUNAT+ID member, and such a job (or one enqueued
-// before layout 4, scheduled at enqueue, or whose static JSON, args and
-// meta exceed bodyMax bytes) is claimed from its hash as before. The NUL
-// keeps the claim order (it sorts before any ID byte). Cancel and delete
-// of a queued job rebuild the member from the hash (lib_ready.lua: the
-// plain form, then the body form, then a scan of the job's priority). The
+// at the claim; every path that re-queues a job (retry, rescue, snooze)
+// adds a plain member, and such a job (or one enqueued before layout 4,
+// or whose static JSON, args and meta exceed bodyMax bytes) is claimed
+// from its hash as before. The NUL keeps the claim order (it sorts before
+// any ID byte). Cancel, delete and retry of a queued or scheduled job
+// rebuild the member from the hash (lib_ready.lua: the plain form, then
+// the body form, then a scan of the members with the job's score). The
 // hash remains the record for every other reader. A body-carrying member
-// costs a queued job a second copy of its args and meta until claimed,
-// and no extra command or key: a per-queue body hash (tried first) made
-// enqueue ~2.5 us of server CPU per job dearer, as much as it saved at
-// claim.
+// costs a job a second copy of its args and meta until claimed, and no
+// extra command or key: a per-queue body hash (tried first) made enqueue
+// ~2.5 us of server CPU per job dearer, as much as it saved at claim.
 //
 // Cluster: job IDs do not name their queue, so operations by ID alone (get,
 // cancel, retry, delete) need the queue first: each process caches ID ->
@@ -127,15 +128,16 @@
 // P:schema holds the layout version (4). Version 1 named running jobs by
 // ID in the running set, version 2 by "RANDOM.N|ID"; version 3 added the
 // plain completion that writes no hash and the d/g/m split; version 4 the
-// claim bodies in ready-set members. Migrate upgrades a version-1, -2 or
-// -3 prefix in place, since their data reads the same under version 4
-// (jobs without a claim body are claimed from their hash; a job claimed under version 1 and
-// finished after the upgrade reports its lease lost and is handed back by
-// JobRescue), and refuses a version it does not know; builds that know
-// only version 2 refuse a version-3 prefix, which they would misread, and
-// builds that know only version 3 refuse a version-4 one (they would take
-// a member with a body for a job ID of that name, losing the job at claim
-// and missing it at cancel or delete).
+// claim bodies in ready and scheduled members. Migrate upgrades a
+// version-1, -2 or -3 prefix in place, since their data reads the same
+// under version 4 (jobs without a claim body are claimed from their hash;
+// a job claimed under version 1 and finished after the upgrade reports
+// its lease lost and is handed back by JobRescue), and refuses a version
+// it does not know; builds that know only version 2 refuse a version-3
+// prefix, which they would misread, and builds that know only version 3
+// refuse a version-4 one (they would take a member with a body for a job
+// ID of that name, losing the job at claim and missing it at cancel,
+// delete or retry).
 //
 // Every older process on the prefix must be stopped before a version-4
 // process starts. The older builds check the version only in their own

@@ -19,7 +19,7 @@ func (k keys) tag(queue string) string { return "{" + k.prefix + ":" + queue + "
 // Per-queue sorted sets, in the order the job scripts receive them as KEYS.
 const (
 	kReady     = iota // queued jobs: score -priority, member RUNAT_US(17 digits)..ID[..NUL..claim body]
-	kScheduled        // scheduled jobs: score run_at µs, member ID
+	kScheduled        // scheduled jobs: score run_at µs, member ID[..NUL..claim body]
 	kRetrying         // retrying jobs: score run_at µs, member ID
 	kRunning          // running jobs: score lease expiry µs, member "RANDOM.N|ID" (token "Q|RANDOM.N")
 	kCompleted        // completed jobs: score finished_at µs, member ID

@@ -199,14 +199,15 @@ func (b *Backend) Ping(ctx context.Context) error {
 // named running jobs "RANDOM.N|ID" in the running set (version 1: ID).
 // Version 3 lets finish record a plain completion without writing the job
 // hash (see finish.lua): the hash keeps saying running and readers consult
-// the completed set. Version 4 lets a queued job's ready-set member carry
-// its claim body after a NUL byte (see doc.go); a member without one is
-// claimed from the job hash, so version-1 to -3 data reads the same and Migrate upgrades those
-// prefixes in place (a job claimed under version 1 and finished after the
-// upgrade reports its lease lost and is handed back by JobRescue when its
-// lease expires). Builds that know only version 3 or older refuse a
-// version-4 prefix: they would take a member with a body for a job ID of
-// that name, losing the job at claim and missing it at cancel or delete.
+// the completed set. Version 4 lets a job's ready or scheduled member
+// carry its claim body after a NUL byte (see doc.go); a member without
+// one is claimed from the job hash, so version-1 to -3 data reads the same
+// and Migrate upgrades those prefixes in place (a job claimed under
+// version 1 and finished after the upgrade reports its lease lost and is
+// handed back by JobRescue when its lease expires). Builds that know only
+// version 3 or older refuse a version-4 prefix: they would take a member
+// with a body for a job ID of that name, losing the job at claim and
+// missing it at cancel or delete.
 const schemaVersion = "4"
 
 // upgradable are the layout versions Migrate accepts: none (a new prefix),

@@ -40,7 +40,7 @@ var (
 	scriptRescue       = mustScript("rescue")
 	scriptPromote      = mustScript("promote")
 	scriptCancel       = mustScript("cancel", "lib_ready")
-	scriptRetry        = mustScript("retry")
+	scriptRetry        = mustScript("retry", "lib_ready")
 	scriptDelete       = mustScript("delete", "lib_ready")
 	scriptPurge        = mustScript("purge")
 	scriptPrune        = mustScript("prune")

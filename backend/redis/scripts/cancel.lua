@@ -15,6 +15,7 @@ local s = f[1]
 if not s then
   return { 0 }
 end
+local fields = { r = f[3], ma = f[4], d = f[5], g = f[6], m = f[7] }
 if s == 'running' and redis.call('ZSCORE', KEYS[5], id) then
   s = 'completed' -- a short-form completion (see finish.lua)
 end
@@ -22,9 +23,9 @@ if s == 'running' then
   redis.call('HSET', k, 'cr', '1')
 elseif s == 'queued' or s == 'scheduled' or s == 'retrying' then
   if s == 'queued' then
-    ready_remove(KEYS[1], id, { rs = f[2], r = f[3], ma = f[4], d = f[5], g = f[6], m = f[7], p = f[8] })
+    fresh_remove(KEYS[1], f[2] .. id, -(tonumber(f[8]) or 0), fields)
   elseif s == 'scheduled' then
-    redis.call('ZREM', KEYS[2], id)
+    fresh_remove(KEYS[2], id, f[2], fields)
   else
     redis.call('ZREM', KEYS[3], id)
   end

@@ -16,8 +16,8 @@
 --   the job was not claimed since enqueue, so its attempt was 0 and it has
 --   no errors, result, progress or cancel request; the body leaves with
 --   the ready-set member, as the job hash is the record from now on) or,
---   for any other job (one that was re-queued, promoted, or enqueued
---   before layout 4 or with a large body), an array of its hash fields a (before the claim), d, g, m, ma, r,
+--   for any other job (one that was claimed or retried before, or
+--   enqueued before layout 4 or with a large body), an array of its hash fields a (before the claim), d, g, m, ma, r,
 --   e, res, pg, cr (false when absent). The caller applies the claim's own
 --   changes (state running, attempt + 1, started_at, lease owner, token and
 --   expiry) itself.
@@ -40,13 +40,20 @@ local function promote(set)
     return
   end
   local ready = {}
-  for _, id in ipairs(due) do
+  for _, m in ipairs(due) do
+    -- A member is the ID, then for a job not claimed since enqueue NUL and
+    -- its claim body, which the ready member keeps (see enqueue.lua).
+    local id, body = m, ''
+    local z = string.find(m, '\0', 1, true)
+    if z then
+      id, body = string.sub(m, 1, z - 1), string.sub(m, z)
+    end
     local k = jp .. id
     local f = redis.call('HMGET', k, 'p', 'rs')
     if f[2] then
       redis.call('HSET', k, 's', 'queued')
       ready[#ready + 1] = -tonumber(f[1])
-      ready[#ready + 1] = f[2] .. id
+      ready[#ready + 1] = f[2] .. id .. body
     end
   end
   bulk('ZREM', set, due)

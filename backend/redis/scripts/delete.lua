@@ -18,8 +18,11 @@ if s == 'running' then
   return 2
 end
 local sets = { queued = 1, scheduled = 2, retrying = 3, completed = 5, failed = 6, cancelled = 7 }
+local fields = { r = f[4], ma = f[5], d = f[6], g = f[7], m = f[8] }
 if s == 'queued' then
-  ready_remove(KEYS[1], id, { rs = f[2], r = f[4], ma = f[5], d = f[6], g = f[7], m = f[8], p = f[9] })
+  fresh_remove(KEYS[1], f[2] .. id, -(tonumber(f[9]) or 0), fields)
+elseif s == 'scheduled' then
+  fresh_remove(KEYS[2], id, f[2], fields)
 else
   redis.call('ZREM', KEYS[sets[s]], id)
 end

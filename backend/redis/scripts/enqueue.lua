@@ -10,9 +10,9 @@
 --   decided by the caller, since one call may carry the jobs of several
 --   enqueuers with different nows), the head of the claim body ('' =
 --   none) ("RUN_NS|MAX_ATTEMPTS|LEN:LEN:", to which the static JSON, args and
---   meta are appended; a queued job's ready-set member carries it after a
---   NUL byte, so claim.lua gets it with the member instead of reading the
---   job hash; see doc.go). The static JSON, args and meta are
+--   meta are appended; a job's ready- or scheduled-set member carries it
+--   after a NUL byte, so claim.lua gets it with the member instead of
+--   reading the job hash; see doc.go). The static JSON, args and meta are
 --   separate fields so that a small job's every value stays within the
 --   server's hash-max-listpack-value (64 bytes by default): the hash is
 --   then a compact listpack, which made claims and finishes a third
@@ -81,10 +81,17 @@ for i = 4, #ARGV, 12 do
     out[#out + 1] = holder
   else
     local state
+    -- A job's member carries its claim body (head ~= '') after a NUL
+    -- byte: claim.lua reads it instead of the job hash (see doc.go).
+    local head = ARGV[i + 11]
+    local body = ''
+    if head ~= '' then
+      body = '\0' .. head .. data .. args .. meta
+    end
     if ARGV[i + 10] == '1' then
       state = 'scheduled'
       scheduled[#scheduled + 1] = run_rs -- a score: leading zeros are fine
-      scheduled[#scheduled + 1] = id
+      scheduled[#scheduled + 1] = id .. body
     else
       state = 'queued'
       -- The score is -priority, negated as text: Lua's number-to-string
@@ -97,12 +104,7 @@ for i = 4, #ARGV, 12 do
         score = '-' .. prio
       end
       ready[#ready + 1] = score
-      local head = ARGV[i + 11]
-      if head == '' then -- no claim body (a large job: see bodyMax)
-        ready[#ready + 1] = run_rs .. id
-      else
-        ready[#ready + 1] = run_rs .. id .. '\0' .. head .. data .. args .. meta
-      end
+      ready[#ready + 1] = run_rs .. id .. body
     end
     if ukey == '' and meta == '' then -- the common case, without a table
       redis.call('HSET', k, 'd', data, 'g', args, 'p', prio, 'ma', maxatt, 'a', '0', 's', state, 'r', run_ns,

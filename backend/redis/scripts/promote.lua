@@ -12,13 +12,20 @@ for _, set in ipairs({ KEYS[2], KEYS[3] }) do
   if limit - n > 0 then
     due = redis.call('ZRANGEBYSCORE', set, '-inf', now_us, 'LIMIT', 0, limit - n)
   end
-  for _, id in ipairs(due) do
+  for _, m in ipairs(due) do
+    -- A member is the ID, then for a job not claimed since enqueue NUL and
+    -- its claim body, which the ready member keeps (see enqueue.lua).
+    local id, body = m, ''
+    local z = string.find(m, '\0', 1, true)
+    if z then
+      id, body = string.sub(m, 1, z - 1), string.sub(m, z)
+    end
     local k = jp .. id
     local f = redis.call('HMGET', k, 'p', 'rs')
-    redis.call('ZREM', set, id)
+    redis.call('ZREM', set, m)
     if f[2] then
       redis.call('HSET', k, 's', 'queued')
-      redis.call('ZADD', KEYS[1], -tonumber(f[1]), f[2] .. id)
+      redis.call('ZADD', KEYS[1], -tonumber(f[1]), f[2] .. id .. body)
       n = n + 1
     end
   end

@@ -24,9 +24,15 @@ for _, idx in ipairs({ 1, 2, 3, 5, 6, 7 }) do
   local jobs = {}
   for _, m in ipairs(members) do
     local id = m
-    if idx == 1 then -- RUNAT(17)..ID, maybe NUL and a claim body (lib_ready.lua)
-      local z = string.find(m, '\0', 18, true)
-      id = string.sub(m, 18, (z or 0) - 1)
+    -- Ready: RUNAT(17)..ID; scheduled: ID; either maybe followed by NUL and
+    -- a claim body (see lib_ready.lua).
+    local from = 1
+    if idx == 1 then
+      from = 18
+    end
+    if idx <= 2 then
+      local z = string.find(m, '\0', from, true)
+      id = string.sub(m, from, (z or 0) - 1)
     end
     local k = jp .. id
     local uk = redis.call('HGET', k, 'uk')

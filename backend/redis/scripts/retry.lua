@@ -1,6 +1,6 @@
 -- retry: makes a failed, cancelled or completed job queued again at now
 -- (max attempts raised to attempt+1 when exhausted), or a scheduled or
--- retrying job due now; wakes watchers.
+-- retrying job due now; wakes watchers. Runs with lib_ready.lua prepended.
 -- KEYS: the per-queue keys (keys.go order): 1 ready, 2 scheduled, 3 retrying,
 --   4 running, 5 completed, 6 failed, 7 cancelled, 8 paused, 9 ids.
 -- ARGV: 1 job key prefix, 2 unique key prefix, 3 wake channel, 4 id,
@@ -9,7 +9,7 @@
 --   where job is the job hash in HGETALL form after the change.
 local k = ARGV[1] .. ARGV[4]
 local id, now_ns, now_rs = ARGV[4], ARGV[5], ARGV[6]
-local f = redis.call('HMGET', k, 's', 'a', 'ma', 'p')
+local f = redis.call('HMGET', k, 's', 'a', 'ma', 'p', 'rs', 'r', 'd', 'g', 'm')
 local s = f[1]
 if not s then
   return { 0 }
@@ -24,7 +24,7 @@ elseif s == 'failed' then
 elseif s == 'cancelled' then
   redis.call('ZREM', KEYS[7], id)
 elseif s == 'scheduled' then
-  redis.call('ZREM', KEYS[2], id)
+  fresh_remove(KEYS[2], id, f[5], { r = f[6], ma = f[3], d = f[7], g = f[8], m = f[9] })
 elseif s == 'retrying' then
   redis.call('ZREM', KEYS[3], id)
 else
