@@ -6,9 +6,13 @@ import (
 	"net/http"
 )
 
-// The admin page is a placeholder until the real UI: one static page that
-// lists queues and recent jobs through the API. It holds no data itself, so
-// it is served without a token and asks the user for one when the API does.
+// The admin UI (DESIGN.md §8): a static page and plain ES modules in ui/,
+// with no build step, that use only the public API (dashboard, jobs with
+// filters and detail, queues, schedules, with their actions). The files hold
+// no data, so they are served without a token; the page asks for one when
+// the API answers 401 and keeps it in the tab's sessionStorage. Job data is
+// put into the page as text nodes only, and the CSP below allows no inline
+// script or style and no eval.
 //
 //go:embed ui
 var uiFiles embed.FS
@@ -26,6 +30,9 @@ func uiHandler() http.Handler {
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		// The files are embedded without modification times: ask browsers
+		// to fetch them again rather than run modules of an older binary.
+		h.Set("Cache-Control", "no-cache")
 		if r.URL.Path == "/" {
 			http.ServeFileFS(w, r, sub, "index.html")
 			return

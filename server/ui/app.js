@@ -1,62 +1,216 @@
-"use strict";
-// Placeholder admin page: polls the API for queues and the latest jobs.
-// Builds DOM nodes with textContent only, so job data cannot inject markup.
-const states = ["scheduled", "queued", "running", "retrying", "completed", "failed", "cancelled"];
-let token = sessionStorage.getItem("conveyor-token") || "";
+// conveyor admin UI: hash routing over plain ES modules, no build step.
+// Pages: #/ (dashboard), #/jobs?state=…, #/jobs/ID, #/queues, #/schedules.
+// Every page is a module whose mount(view, route, ctx) draws into view and
+// returns {refresh, dispose}; refresh runs every 2 s after the queue poll.
+import { api, getToken, setToken, onUnauthorized } from "./api.js";
+import { h, STATES } from "./dom.js";
+import * as dashboard from "./dashboard.js";
+import * as jobs from "./jobs.js";
+import * as job from "./job.js";
+import * as queues from "./queues.js";
+import * as schedules from "./schedules.js";
 
-async function api(path) {
-  const headers = token ? { Authorization: "Bearer " + token } : {};
-  const res = await fetch(path, { headers });
-  if (res.status === 401 || res.status === 403) {
-    document.getElementById("auth").hidden = false;
-    throw new Error("the API needs a token (" + res.status + ")");
+const POLL_MS = 2000;
+const MAX_SAMPLES = 91; // 3 minutes of 2 s polls
+
+const routes = [
+  { re: /^\/?$/, page: dashboard, name: "dashboard" },
+  { re: /^\/jobs\/([^/]+)$/, page: job, name: "jobs" },
+  { re: /^\/jobs\/?$/, page: jobs, name: "jobs" },
+  { re: /^\/queues\/?$/, page: queues, name: "queues" },
+  { re: /^\/schedules\/?$/, page: schedules, name: "schedules" },
+];
+
+const view = document.getElementById("view");
+const live = document.getElementById("live");
+
+// The queue poll is shared: the dashboard's throughput chart needs a
+// history of totals that outlives page switches.
+const state = {
+  queues: null, // the last GET /api/v1/queues answer's queues
+  samples: [], // {t, completed, failed} totals per poll
+  error: null,
+};
+
+let current = null; // {gen, refresh, dispose}
+let gen = 0;
+let ticking = false;
+
+function parseRoute() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const qi = raw.indexOf("?");
+  const path = qi < 0 ? raw : raw.slice(0, qi);
+  const params = new URLSearchParams(qi < 0 ? "" : raw.slice(qi + 1));
+  for (const r of routes) {
+    const m = path.match(r.re);
+    if (m) return { ...r, path, params, args: m.slice(1).map(decodeURIComponent) };
   }
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
-  return body;
+  return { page: null, name: "", path, params, args: [] };
 }
 
-function cell(text, cls) {
-  const td = document.createElement("td");
-  td.textContent = text === undefined || text === null ? "" : String(text);
-  if (cls) td.className = cls;
-  return td;
+// ---- flash messages and confirmation ----
+
+const flashArea = document.getElementById("flash");
+
+// flash shows a message: kind "ok" fades after a few seconds, "error"
+// stays until dismissed or replaced.
+export function flash(message, kind = "ok") {
+  const close = h("button", { class: "ghost small", type: "button", "aria-label": "dismiss" }, "×");
+  const el = h("div", { class: "flash flash-" + kind, role: kind === "error" ? "alert" : "status" }, h("span", { class: "flash-text" }, message), close);
+  close.addEventListener("click", () => el.remove());
+  // One message at a time of each kind keeps the page calm.
+  for (const old of flashArea.querySelectorAll(".flash-" + kind)) old.remove();
+  flashArea.appendChild(el);
+  if (kind !== "error") setTimeout(() => el.remove(), 6000);
 }
 
-function fill(tbodySel, rows) {
-  const tbody = document.querySelector(tbodySel + " tbody");
-  tbody.replaceChildren(...rows.map((cells) => {
-    const tr = document.createElement("tr");
-    tr.append(...cells);
-    return tr;
-  }));
+const dialog = document.getElementById("confirm");
+let answer = null;
+
+// confirm asks a yes/no question in a modal dialog.
+export function confirm(question, okLabel = "Confirm") {
+  document.getElementById("confirm-text").textContent = question;
+  document.getElementById("confirm-yes").textContent = okLabel;
+  if (answer) answer(false);
+  return new Promise((resolve) => {
+    answer = resolve;
+    dialog.showModal();
+  });
 }
 
-async function refresh() {
-  const status = document.getElementById("status");
-  try {
-    const [q, j] = await Promise.all([api("/api/v1/queues"), api("/api/v1/jobs?limit=25")]);
-    fill("#queues", q.queues.map((x) => [
-      cell(x.name), cell(x.paused ? "yes" : "no"),
-      ...states.map((s) => cell(x.counts[s], "num")),
-      cell(x.oldest_queued_age_seconds != null ? x.oldest_queued_age_seconds.toFixed(1) + " s ago" : ""),
-    ]));
-    fill("#jobs", j.jobs.map((x) => [
-      cell(x.id), cell(x.kind), cell(x.queue), cell(x.state, "state-" + x.state),
-      cell(x.attempt + "/" + x.max_attempts, "num"), cell(new Date(x.enqueued_at).toLocaleTimeString()),
-      cell(x.duration || ""), cell(x.errors.length ? x.errors[x.errors.length - 1].message : ""),
-    ]));
-    status.textContent = "updated " + new Date().toLocaleTimeString();
-  } catch (e) {
-    status.textContent = e.message;
-  }
+function settle(v) {
+  const a = answer;
+  answer = null;
+  if (dialog.open) dialog.close();
+  if (a) a(v);
+}
+document.getElementById("confirm-yes").addEventListener("click", () => settle(true));
+document.getElementById("confirm-no").addEventListener("click", () => settle(false));
+dialog.addEventListener("cancel", () => settle(false));
+
+// ---- token ----
+
+const auth = document.getElementById("auth");
+const authMsg = document.getElementById("auth-msg");
+
+function showAuth(message) {
+  if (message) authMsg.textContent = message;
+  auth.hidden = false;
+  document.getElementById("token").focus();
 }
 
-document.getElementById("save").addEventListener("click", () => {
-  token = document.getElementById("token").value.trim();
-  sessionStorage.setItem("conveyor-token", token);
-  document.getElementById("auth").hidden = true;
-  refresh();
+onUnauthorized((err) => {
+  showAuth((getToken() ? "The token was refused: " : "This server needs an API token: ") + err.message + ". It is kept in this tab only.");
 });
-refresh();
-setInterval(refresh, 2000);
+
+document.getElementById("auth-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const input = document.getElementById("token");
+  setToken(input.value);
+  input.value = "";
+  auth.hidden = true;
+  flash(getToken() ? "token saved for this tab" : "token cleared");
+  navigate();
+});
+document.getElementById("forget").addEventListener("click", () => {
+  setToken("");
+  flash("token cleared");
+  navigate();
+});
+document.getElementById("token-button").addEventListener("click", () => {
+  if (auth.hidden) showAuth();
+  else auth.hidden = true;
+});
+
+// ---- polling ----
+
+function totals(qs) {
+  const t = Object.fromEntries(STATES.map((s) => [s, 0]));
+  for (const q of qs) for (const s of STATES) t[s] += q.counts[s] || 0;
+  return t;
+}
+
+async function pollQueues() {
+  const body = await api("GET", "/api/v1/queues");
+  state.queues = body.queues;
+  const t = totals(body.queues);
+  state.samples.push({ t: Date.now(), completed: t.completed, failed: t.failed });
+  if (state.samples.length > MAX_SAMPLES) state.samples.shift();
+  return body.queues;
+}
+
+function setLive(text, bad) {
+  live.textContent = text;
+  live.classList.toggle("bad", Boolean(bad));
+}
+
+async function tick() {
+  if (ticking || document.hidden) return;
+  ticking = true;
+  const mine = current;
+  try {
+    await pollQueues();
+    state.error = null;
+    if (mine && mine === current && mine.refresh) await mine.refresh();
+    setLive("live · " + new Date().toLocaleTimeString());
+  } catch (e) {
+    state.error = e;
+    setLive(e.describe ? e.describe() : String(e), true);
+  } finally {
+    ticking = false;
+  }
+}
+
+// ---- routing ----
+
+function context(myGen) {
+  return {
+    api,
+    flash,
+    confirm,
+    state,
+    alive: () => current !== null && current.gen === myGen,
+    go: (hash) => {
+      location.hash = hash;
+    },
+    // poll refreshes the shared queue data (after an action) and returns it.
+    poll: () => pollQueues(),
+  };
+}
+
+async function navigate() {
+  const r = parseRoute();
+  if (current && current.dispose) current.dispose();
+  const myGen = ++gen;
+  current = { gen: myGen };
+  for (const a of document.querySelectorAll("#nav a")) {
+    a.classList.toggle("active", a.dataset.page === r.name);
+    if (a.dataset.page === r.name) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  view.replaceChildren();
+  if (!r.page) {
+    view.append(h("h1", null, "Not found"), h("p", null, "No page at ", h("code", null, r.path), ". ", h("a", { href: "#/" }, "Back to the dashboard")));
+    return;
+  }
+  document.title = "conveyor · " + (r.page.title || r.name);
+  try {
+    const handle = (await r.page.mount(view, r, context(myGen))) || {};
+    if (current.gen !== myGen) {
+      if (handle.dispose) handle.dispose();
+      return;
+    }
+    Object.assign(current, handle);
+    setLive("live · " + new Date().toLocaleTimeString());
+  } catch (e) {
+    if (current.gen !== myGen) return;
+    view.replaceChildren(h("div", { class: "panel error-panel" }, h("p", null, e.describe ? e.describe() : String(e))));
+  }
+}
+
+window.addEventListener("hashchange", navigate);
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) tick();
+});
+navigate();
+setInterval(tick, POLL_MS);

@@ -1,0 +1,72 @@
+// Dashboard: totals per state, throughput, oldest queued job, queues.
+import { h, STATES, num, fmtAge, stateBadge, table } from "./dom.js";
+import { throughputChart } from "./chart.js";
+
+export const title = "Dashboard";
+
+function jobsLink(params, label, cls) {
+  return h("a", { href: "#/jobs?" + new URLSearchParams(params).toString(), class: cls }, label);
+}
+
+export async function mount(view, route, ctx) {
+  const cards = h("div", { class: "cards", id: "totals" });
+  const chart = h("div", { id: "throughput" });
+  const queues = h("div", { id: "dash-queues" });
+  view.append(
+    h("h1", null, "Dashboard"),
+    cards,
+    h("section", { class: "panel" }, h("h2", null, "Throughput"), chart),
+    h("section", { class: "panel" }, h("h2", null, "Queues"), queues),
+  );
+
+  function draw() {
+    const qs = ctx.state.queues || [];
+    const tot = Object.fromEntries(STATES.map((s) => [s, 0]));
+    let oldest = null;
+    for (const q of qs) {
+      for (const s of STATES) tot[s] += q.counts[s] || 0;
+      const age = q.oldest_queued_age_seconds;
+      if (age !== undefined && age !== null && (oldest === null || age > oldest.age)) oldest = { age, queue: q.name };
+    }
+    const all = STATES.reduce((a, s) => a + tot[s], 0);
+    cards.replaceChildren(
+      h("div", { class: "card" }, h("div", { class: "card-label" }, "all jobs"), h("div", { class: "card-value", dataset: { total: "all" } }, num(all)), h("div", { class: "muted" }, qs.length + (qs.length === 1 ? " queue" : " queues"))),
+      ...STATES.map((s) =>
+        h(
+          "a",
+          { class: "card card-" + s, href: "#/jobs?state=" + s, dataset: { state: s } },
+          h("div", { class: "card-label" }, stateBadge(s)),
+          h("div", { class: "card-value", dataset: { total: s } }, num(tot[s])),
+        ),
+      ),
+      h(
+        "div",
+        { class: "card" },
+        h("div", { class: "card-label" }, "oldest queued"),
+        h("div", { class: "card-value", id: "oldest-age" }, oldest ? fmtAge(oldest.age) : "—"),
+        h("div", { class: "muted" }, oldest ? "in " + oldest.queue : "nothing waiting"),
+      ),
+    );
+    chart.replaceChildren(throughputChart(ctx.state.samples));
+    queues.replaceChildren(
+      table(
+        "queues",
+        ["queue", "", ...STATES.map((s) => ({ v: s, cls: "num" })), { v: "oldest queued", cls: "num" }],
+        qs.map((q) => ({
+          attrs: { dataset: { queue: q.name } },
+          cells: [
+            jobsLink({ queue: q.name }, q.name),
+            q.paused ? h("span", { class: "badge paused" }, "paused") : "",
+            ...STATES.map((s) => ({ cls: "num", v: q.counts[s] ? jobsLink({ queue: q.name, state: s }, num(q.counts[s]), "count-" + s) : h("span", { class: "zero" }, "0") })),
+            { cls: "num", v: q.oldest_queued_age_seconds != null ? fmtAge(q.oldest_queued_age_seconds) : "" },
+          ],
+        })),
+        "no queues yet: enqueue a job",
+      ),
+    );
+  }
+
+  if (!ctx.state.queues) await ctx.poll();
+  draw();
+  return { refresh: async () => draw() };
+}

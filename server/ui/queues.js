@@ -1,0 +1,51 @@
+// Queues: counts per state and pause / resume.
+import { h, STATES, num, fmtAge, table } from "./dom.js";
+import { enc } from "./api.js";
+
+export const title = "Queues";
+
+export async function mount(view, route, ctx) {
+  const list = h("div", { id: "queue-list" });
+  view.append(
+    h("h1", null, "Queues"),
+    h("p", { class: "muted" }, "A paused queue keeps its jobs and accepts new ones; workers stop claiming from it until it is resumed."),
+    list,
+  );
+
+  async function toggle(q) {
+    const verb = q.paused ? "resume" : "pause";
+    try {
+      await ctx.api("POST", "/api/v1/queues/" + enc(q.name) + "/" + verb);
+      ctx.flash("queue " + q.name + (q.paused ? " resumed" : " paused"));
+      await ctx.poll();
+      if (ctx.alive()) draw();
+    } catch (e) {
+      ctx.flash("Could not " + verb + " queue " + q.name + ": " + (e.describe ? e.describe() : String(e)), "error");
+    }
+  }
+
+  function draw() {
+    const qs = ctx.state.queues || [];
+    list.replaceChildren(
+      table(
+        "queues",
+        ["queue", "status", ...STATES.map((s) => ({ v: s, cls: "num" })), { v: "oldest queued", cls: "num" }, ""],
+        qs.map((q) => ({
+          attrs: { dataset: { queue: q.name, paused: String(q.paused) } },
+          cells: [
+            h("a", { href: "#/jobs?queue=" + enc(q.name) }, q.name),
+            q.paused ? h("span", { class: "badge paused" }, "paused") : h("span", { class: "badge active" }, "active"),
+            ...STATES.map((s) => ({ cls: "num", v: q.counts[s] ? num(q.counts[s]) : h("span", { class: "zero" }, "0") })),
+            { cls: "num", v: q.oldest_queued_age_seconds != null ? fmtAge(q.oldest_queued_age_seconds) : "" },
+            h("button", { type: "button", class: q.paused ? "" : "ghost", dataset: { action: q.paused ? "resume" : "pause" }, onclick: () => toggle(q) }, q.paused ? "Resume" : "Pause"),
+          ],
+        })),
+        "no queues yet: a queue appears with its first job",
+      ),
+    );
+  }
+
+  if (!ctx.state.queues) await ctx.poll();
+  draw();
+  return { refresh: async () => draw() };
+}

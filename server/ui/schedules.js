@@ -1,0 +1,169 @@
+// Schedules: the list with next/last run, enable/disable, trigger now,
+// delete, and a form to add one that shows the API's validation message.
+import { h, table, timeEl, fmtRelative, text } from "./dom.js";
+import { enc } from "./api.js";
+
+export const title = "Schedules";
+
+function describe(e) {
+  return e.describe ? e.describe() : String(e);
+}
+
+// definition is what PUT takes back: the entry without its state and version.
+function definition(entry) {
+  const d = { ...entry };
+  delete d.state;
+  delete d.version;
+  return d;
+}
+
+function zones() {
+  try {
+    return Intl.supportedValuesOf("timeZone");
+  } catch {
+    return ["UTC"];
+  }
+}
+
+export async function mount(view, route, ctx) {
+  const list = h("div", { id: "schedule-list" });
+  const formError = h("p", { class: "form-error", id: "schedule-form-error", role: "alert", hidden: true });
+  const inputs = {
+    name: h("input", { name: "name", required: true, placeholder: "nightly-report", autocomplete: "off", pattern: "[A-Za-z0-9._:\\-]+", maxlength: "128" }),
+    cron: h("input", { name: "cron", required: true, placeholder: "0 3 * * *  or  @every 5m", autocomplete: "off" }),
+    timezone: h("input", { name: "timezone", placeholder: "UTC", list: "tz-names", autocomplete: "off" }),
+    kind: h("input", { name: "kind", required: true, placeholder: "report.build", autocomplete: "off" }),
+    queue: h("input", { name: "queue", placeholder: "default", autocomplete: "off" }),
+    args: h("textarea", { name: "args", rows: "3", placeholder: "{}", spellcheck: "false" }),
+  };
+  const labelled = (label, input, hint) => h("label", { class: "field" }, h("span", null, label), input, hint ? h("small", { class: "muted" }, hint) : null);
+  const form = h(
+    "form",
+    { class: "panel schedule-form", id: "schedule-form", novalidate: true },
+    h("h2", null, "Add a schedule"),
+    h(
+      "div",
+      { class: "grid" },
+      labelled("name", inputs.name),
+      labelled("cron", inputs.cron, "5 fields, 6 with seconds first, or @every 5m, @hourly, @daily"),
+      labelled("timezone", inputs.timezone, "IANA name; default UTC"),
+      labelled("kind", inputs.kind),
+      labelled("queue", inputs.queue),
+      labelled("args (JSON)", inputs.args),
+    ),
+    h("datalist", { id: "tz-names" }, zones().map((z) => h("option", { value: z }))),
+    formError,
+    h("div", { class: "row" }, h("button", { type: "submit", id: "schedule-add" }, "Add schedule")),
+  );
+
+  function showFormError(msg) {
+    formError.textContent = msg;
+    formError.hidden = !msg;
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showFormError("");
+    const body = { name: inputs.name.value.trim(), cron: inputs.cron.value.trim(), kind: inputs.kind.value.trim() };
+    if (inputs.timezone.value.trim()) body.timezone = inputs.timezone.value.trim();
+    if (inputs.queue.value.trim()) body.queue = inputs.queue.value.trim();
+    const rawArgs = inputs.args.value.trim();
+    if (rawArgs) {
+      try {
+        body.args = JSON.parse(rawArgs);
+      } catch (e) {
+        showFormError("args: not valid JSON: " + e.message);
+        inputs.args.focus();
+        return;
+      }
+    }
+    try {
+      const created = await ctx.api("POST", "/api/v1/schedules", body);
+      ctx.flash("schedule " + created.name + " added" + (created.state && created.state.next_run ? ", next run " + fmtRelative(created.state.next_run) : ""));
+      form.reset();
+      await load();
+    } catch (e) {
+      showFormError(describe(e));
+    }
+  });
+
+  async function run(label, fn, okMsg) {
+    try {
+      await fn();
+      if (okMsg) ctx.flash(okMsg);
+      await load();
+    } catch (e) {
+      ctx.flash("Could not " + label + ": " + describe(e), "error");
+    }
+  }
+
+  const path = (name) => "/api/v1/schedules/" + enc(name);
+
+  function row(e) {
+    const enabled = e.enabled !== false;
+    const st = e.state || {};
+    return {
+      attrs: { dataset: { schedule: e.name, enabled: String(enabled) } },
+      cells: [
+        h("strong", null, e.name),
+        h("span", null, h("code", null, e.cron), e.timezone ? h("span", { class: "muted" }, " " + e.timezone) : null),
+        h("span", null, h("span", { class: "kind" }, e.kind), h("span", { class: "muted" }, " → " + text(e.queue || "default"))),
+        enabled ? h("span", { class: "badge active" }, "enabled") : h("span", { class: "badge paused" }, "disabled"),
+        enabled ? timeEl(st.next_run, true) : h("span", { class: "muted" }, "—"),
+        h("span", null, timeEl(st.last_run), st.last_job_id ? h("span", null, " ", h("a", { href: "#/jobs/" + enc(st.last_job_id), class: "small" }, "job")) : null),
+        h(
+          "div",
+          { class: "row nowrap" },
+          h(
+            "button",
+            {
+              type: "button",
+              class: "ghost small",
+              dataset: { action: "trigger" },
+              onclick: () =>
+                run("trigger " + e.name, async () => {
+                  const r = await ctx.api("POST", path(e.name) + "/trigger");
+                  ctx.flash("schedule " + e.name + " triggered: job " + r.id + (r.duplicate ? " (already there)" : ""));
+                }),
+            },
+            "Trigger now",
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "ghost small",
+              dataset: { action: enabled ? "disable" : "enable" },
+              onclick: () => run((enabled ? "disable " : "enable ") + e.name, () => ctx.api("PUT", path(e.name), { ...definition(e), enabled: !enabled }), "schedule " + e.name + (enabled ? " disabled" : " enabled")),
+            },
+            enabled ? "Disable" : "Enable",
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "ghost small danger-text",
+              dataset: { action: "delete" },
+              onclick: async () => {
+                if (await ctx.confirm("Delete schedule " + e.name + "? Jobs it already enqueued stay.", "Delete schedule")) {
+                  run("delete " + e.name, () => ctx.api("DELETE", path(e.name)), "schedule " + e.name + " deleted");
+                }
+              },
+            },
+            "Delete",
+          ),
+        ),
+      ],
+    };
+  }
+
+  async function load() {
+    const body = await ctx.api("GET", "/api/v1/schedules");
+    if (!ctx.alive()) return;
+    list.replaceChildren(table("schedules", ["name", "cron", "job", "status", "next run", "last run", ""], body.schedules.map(row), "no schedules yet: add one below"));
+  }
+
+  view.append(h("h1", null, "Schedules"), h("section", { class: "panel" }, list), form);
+  await load();
+  return { refresh: load };
+}
