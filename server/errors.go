@@ -18,6 +18,8 @@ const (
 	CodeUnknownField     = "unknown_field"      // 400: the body has a field the API does not know
 	CodeInvalidJob       = "invalid_job"        // 400: a job failed validation (kind, queue, options)
 	CodeInvalidSchedule  = "invalid_schedule"   // 400: a schedule failed validation (cron, timezone, policies, job)
+	CodeInvalidWebhook   = "invalid_webhook"    // 400: a webhook subscription failed validation (events, url, secret)
+	CodeInvalidEvent     = "invalid_event"      // 400: an event failed validation (type, id, data)
 	CodeUnauthorized     = "unauthorized"       // 401: no or unknown bearer token
 	CodeForbidden        = "forbidden"          // 403: the token's scope does not allow the route, or a cross-origin request
 	CodeNotFound         = "not_found"          // 404: no such job, or no such route

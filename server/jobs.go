@@ -139,6 +139,11 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.writeJobList(w, r, p)
+}
+
+// writeJobList answers with one page of jobs.
+func (s *Server) writeJobList(w http.ResponseWriter, r *http.Request, p *conveyor.ListParams) error {
 	res, err := s.client.List(r.Context(), p)
 	if err != nil {
 		return err

@@ -46,6 +46,13 @@ func (s *Server) routeTable() []route {
 		{Route{"PUT", "/api/v1/schedules/{name}", false}, s.putSchedule},
 		{Route{"DELETE", "/api/v1/schedules/{name}", false}, s.deleteSchedule},
 		{Route{"POST", "/api/v1/schedules/{name}/trigger", false}, s.triggerSchedule},
+		{Route{"GET", "/api/v1/webhooks", false}, s.listWebhooks},
+		{Route{"POST", "/api/v1/webhooks", false}, s.createWebhook},
+		{Route{"GET", "/api/v1/webhooks/{id}", false}, s.getWebhook},
+		{Route{"PUT", "/api/v1/webhooks/{id}", false}, s.putWebhook},
+		{Route{"DELETE", "/api/v1/webhooks/{id}", false}, s.deleteWebhook},
+		{Route{"GET", "/api/v1/webhooks/{id}/deliveries", false}, s.webhookDeliveries},
+		{Route{"POST", "/api/v1/events", false}, s.postEvent},
 	}
 }
 

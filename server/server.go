@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"conveyor"
+	"conveyor/events"
 	"conveyor/internal/clock"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +64,10 @@ type Config struct {
 	TrustedOrigins []string
 	// Logger receives server errors. Default slog.Default().
 	Logger *slog.Logger
+	// Events is the bus POST /api/v1/events publishes on (attach a
+	// webhook.Dispatcher to it for webhooks). Default nil: that route
+	// answers 503.
+	Events events.Bus
 	// Clock supplies "now" for durations and queue ages. Default wall clock.
 	Clock conveyor.Clock
 	// ReadHeaderTimeout bounds reading request headers. Default 5s.

@@ -16,6 +16,7 @@ import (
 	"conveyor"
 	"conveyor/backend"
 	"conveyor/backend/sqlite"
+	"conveyor/events"
 	"conveyor/server"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -59,6 +60,7 @@ type setupOpts struct {
 	maxBodyBytes int64
 	maxBatch     int
 	maxArgsBytes int
+	events       events.Bus
 }
 
 func setup(t *testing.T, opts ...func(*setupOpts)) *bundle {
@@ -79,6 +81,7 @@ func setup(t *testing.T, opts ...func(*setupOpts)) *bundle {
 		MaxBatch:     o.maxBatch,
 		Gatherer:     reg,
 		Registerer:   reg,
+		Events:       o.events,
 	})
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())

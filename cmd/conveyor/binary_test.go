@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"conveyor/webhook"
 
 	"github.com/stretchr/testify/require"
 )
@@ -135,10 +139,56 @@ func TestBinaryDev(t *testing.T) {
 	out, code = cli("schedule", "remove", "every-second", "--server", base)
 	require.Zero(t, code, out)
 
+	// Webhooks: a subscription to doc.* on a real receiver on this machine
+	// (dev allows loopback); an event published through the API arrives
+	// signed with the subscription's secret.
+	got := make(chan *http.Request, 4)
+	gotBody := make(chan []byte, 4)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- r
+		gotBody <- body
+	}))
+	defer recv.Close()
+	var sub webhook.Subscription
+	postJSON(t, base+"/api/v1/webhooks", `{"events":["doc.*"],"url":"`+recv.URL+`/hook"}`, http.StatusCreated, &sub)
+	// The dispatcher reads subscriptions at most once a second, so publish
+	// until one arrives; it must be one of the events published.
+	published := map[string]bool{}
+	deadline := time.After(time.Minute)
+	for delivered := false; !delivered; {
+		var ev struct{ ID string }
+		postJSON(t, base+"/api/v1/events", `{"type":"doc.created","subject":"d1","data":{"n":1}}`, http.StatusAccepted, &ev)
+		published[ev.ID] = true
+		select {
+		case r := <-got:
+			body := <-gotBody
+			require.NoError(t, webhook.Verify(sub.Secret, r.Header, body, time.Now(), time.Minute))
+			require.True(t, published[r.Header.Get(webhook.HeaderID)], "delivered an event that was published")
+			require.Contains(t, string(body), `"type":"doc.created"`)
+			delivered = true
+		case <-time.After(300 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("no delivery; stderr: %s", stderr.String())
+		}
+	}
+
 	// Ctrl-C: graceful stop, exit 0.
 	require.NoError(t, dev.Process.Signal(syscall.SIGINT))
 	require.NoError(t, dev.Wait(), "stderr: %s", stderr.String())
 	require.Contains(t, stderr.String(), "stopped")
+}
+
+// postJSON posts body to url and decodes the answer, which must have status want.
+func postJSON(t *testing.T, url, body string, want int, out any) {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, want, res.StatusCode, "%s", data)
+	require.NoError(t, json.Unmarshal(data, out), "%s", data)
 }
 
 // syncBuffer is a bytes buffer safe for the exec copier and the test at once.

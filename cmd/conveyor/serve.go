@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"sort"
@@ -17,9 +18,11 @@ import (
 
 	"conveyor"
 	"conveyor/backend"
+	"conveyor/events"
 	"conveyor/internal/demo"
 	"conveyor/schedule"
 	"conveyor/server"
+	"conveyor/webhook"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -39,6 +42,7 @@ type runOptions struct {
 	strictKinds bool   // API refuses kinds the worker does not know (422)
 	logLevel    string
 	grace       time.Duration
+	hookAllow   string // networks webhooks may reach although not public
 }
 
 func addRunFlags(cmd *cobra.Command, o *runOptions) {
@@ -46,6 +50,31 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	f.StringVar(&o.queues, "queues", "default=10", "queues to work and their concurrency: q1=10,q2=5")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&o.grace, "shutdown-grace", 0, "how long running jobs may finish on Ctrl-C/SIGTERM before they are handed back (default 30s, 10s in dev)")
+	def := ""
+	if o.dev {
+		def = devWebhookAllow
+	}
+	f.StringVar(&o.hookAllow, "webhook-allow", def, "comma-separated networks (CIDR) webhooks may reach although they are not public, e.g. 10.0.0.0/8")
+}
+
+// devWebhookAllow lets dev deliver webhooks to receivers on this machine and
+// the local network; other commands refuse every non-public address.
+const devWebhookAllow = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+
+// parseNets reads the --webhook-allow list.
+func parseNets(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, usageErrorf("--webhook-allow %q: %v", item, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func addAPIFlags(cmd *cobra.Command, o *runOptions, defAddr string) {
@@ -184,6 +213,10 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	hookAllow, err := parseNets(o.hookAllow)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 
 	url := g.resolveBackend()
@@ -194,6 +227,14 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 	defer b.Close()
 	client, err := conveyor.NewClient(b, conveyor.ClientConfig{})
 	if err != nil {
+		return err
+	}
+
+	// Events flow in this process: the worker's job lifecycle events and
+	// the API's POST /api/v1/events go on one bus, where the webhook
+	// dispatcher turns them into delivery jobs in the backend.
+	bus := events.NewMemory()
+	if _, err := webhook.NewDispatcher(client, webhook.DispatcherConfig{Logger: log}).Attach(bus); err != nil {
 		return err
 	}
 
@@ -214,7 +255,11 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 		if len(ws.Kinds()) == 0 {
 			return usageErrorf("the worker has no job kinds: this binary knows only the demo kinds (--demo); real workers are Go programs using conveyor.NewWorker")
 		}
-		cfg := conveyor.WorkerConfig{Queues: queues, Logger: log, Registerer: reg, ShutdownGrace: o.grace}
+		if err := webhook.Register(ws, b, webhook.Config{AllowNets: hookAllow, Logger: log}); err != nil {
+			return err
+		}
+		cfg := conveyor.WorkerConfig{Queues: queues, Logger: log, Registerer: reg, ShutdownGrace: o.grace,
+			OnJobEvent: events.WorkerHook(bus, func(err error) { log.Warn("publishing a job event failed", "err", err) })}
 		if o.dev {
 			// Progress of demo.report shows up within a second.
 			cfg.HeartbeatInterval = time.Second
@@ -244,7 +289,7 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 		if err != nil {
 			return err
 		}
-		scfg := server.Config{Client: client, Addr: o.addr, Tokens: tokens, Gatherer: reg, Registerer: reg, Logger: log}
+		scfg := server.Config{Client: client, Addr: o.addr, Tokens: tokens, Gatherer: reg, Registerer: reg, Logger: log, Events: bus}
 		if len(tokens) == 0 && o.dev {
 			if !isLoopback(o.addr) {
 				return usageErrorf("dev on %s (not loopback) needs API tokens: set $%s=\"token:admin\" or --tokens-file", o.addr, envTokens)

@@ -1,0 +1,133 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"conveyor"
+	"conveyor/events"
+	"conveyor/server"
+	"conveyor/webhook"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestWebhooksCRUD(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	r := b.do("POST", "/api/v1/webhooks", `{"events":["conveyor.job.failed"],"kind":"demo.fail","url":"https://example.com/hook","headers":{"X-Team":"ops"}}`)
+	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
+	var created webhook.Subscription
+	r.decode(t, &created)
+	require.NotEmpty(t, created.ID)
+	require.True(t, strings.HasPrefix(created.Secret, "whsec_"))
+	require.Equal(t, "/api/v1/webhooks/"+created.ID, r.header.Get("Location"))
+
+	// Elsewhere the secret is masked; sending it back masked keeps it.
+	r = b.do("GET", "/api/v1/webhooks/"+created.ID, nil)
+	require.Equal(t, http.StatusOK, r.status)
+	var got webhook.Subscription
+	r.decode(t, &got)
+	require.Equal(t, webhook.MaskSecret(created.Secret), got.Secret)
+	got.URL = "https://example.org/hook"
+	got.Disabled = true
+	r = b.do("PUT", "/api/v1/webhooks/"+created.ID, got)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	stored, err := webhook.NewStore(b.backend).Get(context.Background(), created.ID)
+	require.NoError(t, err)
+	require.Equal(t, created.Secret, stored.Secret)
+	require.Equal(t, "https://example.org/hook", stored.URL)
+	require.True(t, stored.Disabled)
+
+	var list server.WebhookListView
+	b.doAs(readToken, "GET", "/api/v1/webhooks", nil).decode(t, &list)
+	require.Len(t, list.Webhooks, 1)
+	require.NotContains(t, list.Webhooks[0].Secret, created.Secret[10:])
+
+	// Deliveries are the subscription's delivery jobs.
+	r = b.do("GET", "/api/v1/webhooks/"+created.ID+"/deliveries?limit=10", nil)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	require.JSONEq(t, `{"jobs":[]}`, string(r.body))
+	requireErr(t, b.do("GET", "/api/v1/webhooks/"+created.ID+"/deliveries?kind=x", nil), 400, server.CodeBadRequest, `"kind"`)
+
+	require.Equal(t, http.StatusNoContent, b.do("DELETE", "/api/v1/webhooks/"+created.ID, nil).status)
+	requireErr(t, b.do("GET", "/api/v1/webhooks/"+created.ID, nil), 404, server.CodeNotFound)
+	requireErr(t, b.do("GET", "/api/v1/webhooks/"+created.ID+"/deliveries", nil), 404, server.CodeNotFound)
+	requireErr(t, b.do("PUT", "/api/v1/webhooks/"+created.ID, `{"events":["*"],"url":"https://example.com"}`), 404, server.CodeNotFound)
+	require.Positive(t, b.validated)
+}
+
+func TestWebhooksRefuseBadInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for body, want := range map[string]string{
+		`{"url":"https://example.com"}`:                               "give at least one type pattern",
+		`{"events":["*"],"url":"ftp://example.com"}`:                  "want an absolute http",
+		`{"events":["*"],"url":"https://example.com","secret":"abc"}`: "secret must start",
+		`{"events":["*"],"url":"https://example.com","urll":"x"}`:     `unknown field "urll"`,
+		`{"events":["a..b"],"url":"https://example.com"}`:             "pattern",
+		`{"events":["*"],"url":"https://example.com","id":"mine"}`:    "id is assigned by the server",
+	} {
+		requireErr(t, b.do("POST", "/api/v1/webhooks", body), 400, server.CodeInvalidWebhook, want)
+	}
+	requireErr(t, b.doAs(readToken, "POST", "/api/v1/webhooks", `{"events":["*"],"url":"https://example.com"}`), 403, server.CodeForbidden)
+	var list server.WebhookListView
+	b.do("GET", "/api/v1/webhooks", nil).decode(t, &list)
+	require.Empty(t, list.Webhooks, "nothing was stored")
+}
+
+func TestPostEventDispatchesToWebhooks(t *testing.T) {
+	t.Parallel()
+	bus := events.NewMemory()
+	var mu sync.Mutex
+	var seen []*events.Event
+	_, err := bus.Subscribe("doc.**", func(_ context.Context, ev *events.Event) {
+		mu.Lock()
+		seen = append(seen, ev)
+		mu.Unlock()
+	})
+	require.NoError(t, err)
+	b := setup(t, func(o *setupOpts) { o.events = bus })
+	disp := webhook.NewDispatcher(b.client, webhook.DispatcherConfig{})
+	_, err = disp.Attach(bus)
+	require.NoError(t, err)
+	r := b.do("POST", "/api/v1/webhooks", `{"events":["doc.*"],"url":"https://example.com/hook"}`)
+	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
+	var sub webhook.Subscription
+	r.decode(t, &sub)
+
+	r = b.do("POST", "/api/v1/events", `{"type":"doc.created","subject":"doc-7","data":{"title":"hello"}}`)
+	require.Equal(t, http.StatusAccepted, r.status, "body: %s", r.body)
+	var ev server.EventView
+	r.decode(t, &ev)
+	require.Len(t, seen, 1)
+	require.Equal(t, ev.ID, seen[0].ID)
+	require.Equal(t, "conveyor/api", seen[0].Source)
+	require.JSONEq(t, `{"title":"hello"}`, string(seen[0].Data))
+
+	// The delivery job waits for a worker; the API lists it.
+	var jobs server.JobListView
+	b.do("GET", "/api/v1/webhooks/"+sub.ID+"/deliveries", nil).decode(t, &jobs)
+	require.Len(t, jobs.Jobs, 1)
+	require.Equal(t, webhook.Kind, jobs.Jobs[0].Kind)
+	require.Equal(t, conveyor.StateQueued, jobs.Jobs[0].State)
+	var args webhook.DeliveryArgs
+	require.NoError(t, json.Unmarshal(jobs.Jobs[0].Args, &args))
+	require.Equal(t, ev.ID, args.Event.ID)
+
+	requireErr(t, b.do("POST", "/api/v1/events", `{"type":"conveyor.job.failed"}`), 400, server.CodeInvalidEvent, "reserved")
+	requireErr(t, b.do("POST", "/api/v1/events", `{"type":"bad type"}`), 400, server.CodeInvalidEvent, "dot-separated")
+	requireErr(t, b.do("POST", "/api/v1/events", `{"type":"doc.x","data":`), 400, server.CodeInvalidJSON)
+	requireErr(t, b.doAs(readToken, "POST", "/api/v1/events", `{"type":"doc.x"}`), 403, server.CodeForbidden)
+}
+
+func TestPostEventWithoutBus(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	requireErr(t, b.do("POST", "/api/v1/events", `{"type":"doc.created"}`), 503, server.CodeUnavailable, "no event bus")
+}
