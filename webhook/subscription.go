@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -65,6 +66,23 @@ func (s *Subscription) UnmarshalJSON(data []byte) error {
 	*s = Subscription(w.subscriptionFields)
 	s.Disabled = w.Enabled != nil && !*w.Enabled
 	return nil
+}
+
+// Decode reads one subscription from JSON input, refusing unknown fields so
+// a typo is not silently ignored. It does not validate.
+func Decode(data []byte) (Subscription, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var w wireSubscription
+	if err := dec.Decode(&w); err != nil {
+		return Subscription{}, fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return Subscription{}, fmt.Errorf("%w: more than one JSON value", ErrInvalid)
+	}
+	s := Subscription(w.subscriptionFields)
+	s.Disabled = w.Enabled != nil && !*w.Enabled
+	return s, nil
 }
 
 // ErrInvalid wraps every validation error of a subscription.
