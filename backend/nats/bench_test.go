@@ -309,3 +309,46 @@ func BenchmarkGetJobs(b *testing.B) {
 	cpu.report(b, b.N*benchBatch)
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "jobs/s")
 }
+
+// BenchmarkOneByOne: the latency workload's backend path, one job at a
+// time: JobEnqueue of 1 job, a JobClaim asking for 100 (it comes back
+// short, as an idle worker's claim does) and JobFinish of that job.
+func BenchmarkOneByOne(b *testing.B) {
+	be := benchBackend(b)
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	claim := func() {
+		res, err := be.JobClaim(ctx, &backend.JobClaimParams{Queue: "bench", Limit: 100, Owner: "w", LeaseDuration: time.Minute, Now: now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		outs := make([]*backend.JobOutcome, len(res.Jobs))
+		for i, j := range res.Jobs {
+			outs[i] = &backend.JobOutcome{ID: j.ID, LeaseToken: j.LeaseToken, Outcome: backend.OutcomeCompleted}
+		}
+		if _, err := be.JobFinish(ctx, &backend.JobFinishParams{Jobs: outs, Now: now}); err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Jobs) != 1 {
+			b.Fatalf("claimed %d", len(res.Jobs))
+		}
+	}
+	enqueue := func() {
+		if _, err := be.JobEnqueue(ctx, &backend.JobEnqueueParams{Jobs: benchInserts("bench", 1), Now: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	enqueue()
+	claim() // queue record, consumer and priority known from here on
+	out0 := be.nc.Stats().OutMsgs
+	cpu := startCPU()
+	b.ResetTimer()
+	for range b.N {
+		enqueue()
+		claim()
+	}
+	b.StopTimer()
+	cpu.report(b, b.N)
+	b.ReportMetric(float64(be.nc.Stats().OutMsgs-out0)/float64(b.N), "out-msgs/job")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "wall-us/job")
+}
