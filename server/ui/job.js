@@ -61,41 +61,48 @@ function field(label, value) {
 
 function render(j) {
   const errors = (j.errors || []).slice().reverse();
-  return [
+  const fields = h(
+    "section",
+    { class: "panel" },
+    h("h2", null, "Fields"),
     h(
-      "section",
-      { class: "panel" },
-      h("h2", null, "Fields"),
-      h(
-        "dl",
-        { class: "fields", id: "job-fields" },
-        field("id", h("span", { class: "mono" }, j.id)),
-        field("kind", h("span", { class: "kind" }, j.kind)),
-        field("queue", h("a", { href: "#/jobs?queue=" + enc(j.queue) }, j.queue)),
-        field("state", [stateBadge(j.state), j.cancel_requested ? h("span", { class: "badge cancelled" }, "cancel requested") : null]),
-        field("attempt", j.attempt + " of " + j.max_attempts),
-        field("priority", text(j.priority)),
-        field("timeout", text(j.timeout)),
-        field("run at", timeEl(j.run_at, true)),
-        field("enqueued", timeEl(j.enqueued_at)),
-        field("started", j.started_at ? timeEl(j.started_at) : null),
-        field("finished", j.finished_at ? timeEl(j.finished_at) : null),
-        field("duration", text(j.duration)),
-        field("tags", j.tags && j.tags.length ? j.tags.map((t) => h("a", { class: "chip", href: "#/jobs?tag=" + enc(t) }, t)) : null),
-        field("unique key", j.unique_key ? h("span", { class: "mono" }, j.unique_key) : null),
-        field("unique states", j.unique_states && j.unique_states.length ? j.unique_states.join(", ") : null),
-        field("lease owner", text(j.lease_owner)),
-        field("lease expires", j.lease_expires_at ? timeEl(j.lease_expires_at, true) : null),
-      ),
+      "dl",
+      { class: "fields", id: "job-fields" },
+      field("id", h("span", { class: "mono" }, j.id)),
+      field("kind", h("span", { class: "kind" }, j.kind)),
+      field("queue", h("a", { href: "#/jobs?queue=" + enc(j.queue) }, j.queue)),
+      field("state", [stateBadge(j.state), j.cancel_requested ? h("span", { class: "badge cancelled" }, "cancel requested") : null]),
+      field("attempt", j.attempt + " of " + j.max_attempts),
+      field("priority", text(j.priority)),
+      field("timeout", text(j.timeout)),
+      field("run at", timeEl(j.run_at, true)),
+      field("enqueued", timeEl(j.enqueued_at)),
+      field("started", j.started_at ? timeEl(j.started_at) : null),
+      field("finished", j.finished_at ? timeEl(j.finished_at) : null),
+      field("duration", text(j.duration)),
+      field("tags", j.tags && j.tags.length ? j.tags.map((t) => h("a", { class: "chip", href: "#/jobs?tag=" + enc(t) }, t)) : null),
+      field("unique key", j.unique_key ? h("span", { class: "mono" }, j.unique_key) : null),
+      field("unique states", j.unique_states && j.unique_states.length ? j.unique_states.join(", ") : null),
+      field("lease owner", text(j.lease_owner)),
+      field("lease expires", j.lease_expires_at ? timeEl(j.lease_expires_at, true) : null),
     ),
-    h("section", { class: "panel" }, h("h2", null, "Timeline"), timeline(j)),
-    j.progress !== undefined ? h("section", { class: "panel", id: "job-progress" }, h("h2", null, "Progress"), progressBar(j.progress), pretty(j.progress)) : null,
+  );
+  return h(
+    "div",
+    { class: "detail-grid" },
+    fields,
+    h(
+      "div",
+      null,
+      h("section", { class: "panel" }, h("h2", null, "Timeline"), timeline(j)),
+      j.progress !== undefined ? h("section", { class: "panel", id: "job-progress" }, h("h2", null, "Progress"), progressBar(j.progress), pretty(j.progress)) : null,
+    ),
     h("section", { class: "panel" }, h("h2", null, "Args"), h("div", { id: "job-args" }, pretty(j.args))),
     j.result !== undefined ? h("section", { class: "panel" }, h("h2", null, "Result"), h("div", { id: "job-result" }, pretty(j.result))) : null,
     j.meta !== undefined ? h("section", { class: "panel" }, h("h2", null, "Meta"), h("div", { id: "job-meta" }, pretty(j.meta))) : null,
     h(
       "section",
-      { class: "panel" },
+      { class: "panel full" },
       h("h2", null, "Errors ", h("span", { class: "muted" }, "(" + errors.length + ")")),
       errors.length === 0
         ? h("p", { class: "muted" }, "no failed attempt")
@@ -113,7 +120,7 @@ function render(j) {
             ),
           ),
     ),
-  ];
+  );
 }
 
 export async function mount(view, route, ctx) {
@@ -171,7 +178,7 @@ export async function mount(view, route, ctx) {
     head.replaceChildren(h("h1", null, h("span", { class: "kind" }, j.kind), " ", stateBadge(j.state)), actions);
     // Keep the stacks the user opened open across refreshes.
     const open = new Set([...body.querySelectorAll("details[open]")].map((d) => d.dataset.attempt));
-    body.replaceChildren(...render(j).filter(Boolean));
+    body.replaceChildren(render(j));
     for (const d of body.querySelectorAll("details")) if (open.has(d.dataset.attempt)) d.open = true;
     return j;
   }

@@ -36,7 +36,7 @@ export async function mount(view, route, ctx) {
     queue: h("input", { name: "queue", placeholder: "default", autocomplete: "off" }),
     args: h("textarea", { name: "args", rows: "3", placeholder: "{}", spellcheck: "false" }),
   };
-  const labelled = (label, input, hint) => h("label", { class: "field" }, h("span", null, label), input, hint ? h("small", { class: "muted" }, hint) : null);
+  const labelled = (label, input, hint, cls = "") => h("label", { class: "field " + cls }, h("span", null, label), input, hint ? h("small", { class: "muted" }, hint) : null);
   const form = h(
     "form",
     { class: "panel schedule-form", id: "schedule-form", novalidate: true },
@@ -49,7 +49,7 @@ export async function mount(view, route, ctx) {
       labelled("timezone", inputs.timezone, "IANA name; default UTC"),
       labelled("kind", inputs.kind),
       labelled("queue", inputs.queue),
-      labelled("args (JSON)", inputs.args),
+      labelled("args (JSON)", inputs.args, "the job's args; default {}", "field-wide"),
     ),
     h("datalist", { id: "tz-names" }, zones().map((z) => h("option", { value: z }))),
     formError,
