@@ -138,8 +138,19 @@ func (a *authenticator) scopeOf(presented string) Scope {
 	return found
 }
 
-// bearerToken extracts the token of an "Authorization: Bearer" header.
+// bearerToken extracts the token of an "Authorization: Bearer" header, or
+// of a WebSocket upgrade's "bearer.TOKEN" subprotocol (browsers cannot set
+// headers on a WebSocket; see StreamProtocol).
 func bearerToken(r *http.Request) (string, bool) {
+	if r.Header.Get("Authorization") == "" && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+			for p := range strings.SplitSeq(v, ",") {
+				if tok, ok := strings.CutPrefix(strings.TrimSpace(p), "bearer."); ok && tok != "" {
+					return tok, true
+				}
+			}
+		}
+	}
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"conveyor/events"
+
+	"github.com/coder/websocket"
+)
+
+// StreamProtocol is the WebSocket subprotocol of GET /api/v1/stream. A
+// browser, which cannot set an Authorization header on a WebSocket, offers
+// its token as a second subprotocol "bearer.TOKEN".
+const StreamProtocol = "conveyor.v1"
+
+// streamBuffer is how many events may wait for a slow client before the
+// stream is closed (so one slow client never slows the publishers).
+const streamBuffer = 1024
+
+// streamPing keeps idle connections alive through proxies.
+const streamPing = 30 * time.Second
+
+// stream sends every event of the server's bus whose type matches one of
+// the ?types= patterns (default all) as one JSON text message, until the
+// client goes away.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Events == nil {
+		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "this server has no event bus")
+	}
+	patterns := []string{"**"}
+	for k, v := range r.URL.Query() {
+		if k != "types" {
+			return errorf(http.StatusBadRequest, CodeBadRequest, "unknown query parameter %q (want types)", k)
+		}
+		patterns = nil
+		for _, item := range v {
+			for p := range strings.SplitSeq(item, ",") {
+				if err := events.ValidPattern(strings.TrimSpace(p)); err != nil {
+					return errorf(http.StatusBadRequest, CodeBadRequest, "types: %v", err)
+				}
+				patterns = append(patterns, strings.TrimSpace(p))
+			}
+		}
+	}
+	// The server's write timeout must not end a long-lived stream.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{StreamProtocol}})
+	if err != nil {
+		return nil // Accept has answered the client
+	}
+	defer c.CloseNow()
+	ctx := c.CloseRead(r.Context()) // the client sends nothing; a close or error ends ctx
+
+	ch := make(chan *events.Event, streamBuffer)
+	overflow := make(chan struct{})
+	var once sync.Once
+	cancel, err := s.cfg.Events.Subscribe("**", func(_ context.Context, ev *events.Event) {
+		if !matchesAny(patterns, ev.Type) {
+			return
+		}
+		select {
+		case ch <- ev:
+		default:
+			once.Do(func() { close(overflow) })
+		}
+	})
+	if err != nil {
+		c.Close(websocket.StatusInternalError, "subscribing failed")
+		return nil
+	}
+	defer cancel()
+
+	ping := time.NewTicker(streamPing)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-overflow:
+			c.Close(websocket.StatusPolicyViolation, "client too slow: events were dropped")
+			return nil
+		case <-ping.C:
+			if err := c.Ping(ctx); err != nil {
+				return nil
+			}
+		case ev := <-ch:
+			data, err := json.Marshal(ev)
+			if err != nil {
+				continue
+			}
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err = c.Write(wctx, websocket.MessageText, data)
+			cancel()
+			if err != nil {
+				return nil
+			}
+		}
+	}
+}
+
+func matchesAny(patterns []string, typ string) bool {
+	for _, p := range patterns {
+		if events.Match(p, typ) {
+			return true
+		}
+	}
+	return false
+}
