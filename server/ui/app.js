@@ -2,7 +2,7 @@
 // Pages: #/ (dashboard), #/jobs?state=…, #/jobs/ID, #/queues, #/schedules.
 // Every page is a module whose mount(view, route, ctx) draws into view and
 // returns {refresh, dispose}; refresh runs every 2 s after the queue poll.
-import { api, getToken, setToken, onUnauthorized } from "./api.js";
+import { api, getToken, setToken, onUnauthorized, ApiError } from "./api.js";
 import { h, STATES } from "./dom.js";
 import * as dashboard from "./dashboard.js";
 import * as jobs from "./jobs.js";
@@ -145,12 +145,17 @@ function setLive(text, bad) {
 }
 
 async function tick() {
-  if (ticking || document.hidden) return;
+  // Waiting for a token: polling would only repeat the 401.
+  if (ticking || document.hidden || (!auth.hidden && state.error && state.error.status === 401)) return;
   ticking = true;
   const mine = current;
   try {
     await pollQueues();
     state.error = null;
+    if (mine && mine === current && mine.retry) {
+      navigate();
+      return;
+    }
     if (mine && mine === current && mine.refresh) await mine.refresh();
     setLive("live · " + new Date().toLocaleTimeString());
   } catch (e) {
@@ -204,6 +209,10 @@ async function navigate() {
     setLive("live · " + new Date().toLocaleTimeString());
   } catch (e) {
     if (current.gen !== myGen) return;
+    state.error = e;
+    setLive(e.describe ? e.describe() : String(e), true);
+    // Server unreachable or failing: draw the page again once it answers.
+    current.retry = e instanceof ApiError && (e.status === 0 || e.status >= 500);
     view.replaceChildren(h("div", { class: "panel error-panel" }, h("p", null, e.describe ? e.describe() : String(e))));
   }
 }

@@ -110,7 +110,15 @@ export async function mount(view, route, ctx) {
   view.append(h("div", { class: "row spread" }, h("h1", null, "Jobs"), idForm), filterForm, results, pager);
 
   async function load() {
-    const body = await ctx.api("GET", "/api/v1/jobs" + query({ state: f.state, queue: f.queue, kind: f.kind, tag: f.tag, limit: f.limit, cursor: cursors[page] }));
+    let body;
+    try {
+      body = await ctx.api("GET", "/api/v1/jobs" + query({ state: f.state, queue: f.queue, kind: f.kind, tag: f.tag, limit: f.limit, cursor: cursors[page] }));
+    } catch (e) {
+      // A refused filter (400) names the problem; show it where the list
+      // would be and keep the form as typed.
+      if (ctx.alive()) results.replaceChildren(h("div", { class: "panel error-panel", role: "alert" }, e.describe ? e.describe() : String(e)));
+      return;
+    }
     if (!ctx.alive()) return;
     next = body.next_cursor || "";
     prevBtn.disabled = page === 0;
