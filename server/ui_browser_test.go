@@ -367,6 +367,9 @@ func TestAdminUIBrowser(t *testing.T) {
 		tb.typeInto(`#schedule-form [name="timezone"]`, "Europe/Paris")
 		tb.typeInto(`#schedule-form [name="queue"]`, "reports")
 		tb.typeInto(`#schedule-form [name="args"]`, `{"full": true}`)
+		tb.click("#schedule-form details.more summary")
+		tb.typeInto(`#schedule-form [name="timeout"]`, "90s")
+		tb.typeInto(`#schedule-form [name="overlap"]`, "skip")
 		tb.click("#schedule-add")
 		tb.wait(`document.querySelector('tr[data-schedule="nightly"]')`)
 		require.Equal(t, 0, tb.count(`tr[data-schedule="broken"]`))
@@ -376,6 +379,8 @@ func TestAdminUIBrowser(t *testing.T) {
 		require.Equal(t, "reports", e.Queue)
 		require.JSONEq(t, `{"full": true}`, string(e.Args))
 		require.True(t, e.Enabled)
+		require.Equal(t, "1m30s", e.Timeout)
+		require.Equal(t, "skip", e.Overlap)
 
 		tb.click(`tr[data-schedule="nightly"] button[data-action="disable"]`)
 		tb.wait(`document.querySelector('tr[data-schedule="nightly"]').dataset.enabled === "false"`)
@@ -383,6 +388,7 @@ func TestAdminUIBrowser(t *testing.T) {
 		require.False(t, e.Enabled)
 		require.Equal(t, "reports", e.Queue, "the rest of the definition is kept")
 		require.Equal(t, "Europe/Paris", e.Timezone)
+		require.Equal(t, "1m30s", e.Timeout)
 		tb.click(`tr[data-schedule="nightly"] button[data-action="enable"]`)
 		tb.wait(`document.querySelector('tr[data-schedule="nightly"]').dataset.enabled === "true"`)
 		require.True(t, getSchedule(t, b, "nightly").Enabled)
@@ -528,6 +534,8 @@ type scheduleJSON struct {
 	Timezone string          `json:"timezone"`
 	Args     json.RawMessage `json:"args"`
 	Enabled  bool            `json:"enabled"`
+	Timeout  string          `json:"timeout"`
+	Overlap  string          `json:"overlap"`
 }
 
 func getSchedule(t *testing.T, b *bundle, name string) scheduleJSON {

@@ -28,8 +28,13 @@ function setAttrs(el, attrs) {
   if (!attrs) return;
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith("on") && typeof v === "function") {
+    if (k.startsWith("on")) {
+      // Handlers are functions only: a string would be an inline handler.
+      if (typeof v !== "function") throw new TypeError("h: " + k + " must be a function");
       el.addEventListener(k.slice(2), v);
+    } else if (k === "href" && !/^[#/]/.test(String(v))) {
+      // Links stay inside the app (no javascript: or other schemes).
+      throw new TypeError("h: href must start with # or /");
     } else if (k === "dataset") {
       Object.assign(el.dataset, v);
     } else if (k === "value" && "value" in el) {
@@ -108,10 +113,6 @@ export function num(n) {
 export function timeEl(iso, relative = false) {
   if (!iso) return h("span", { class: "muted" }, "—");
   return h("time", { datetime: iso, title: iso }, fmtTime(iso), relative ? h("span", { class: "muted" }, " (" + fmtRelative(iso) + ")") : null);
-}
-
-export function link(href, ...children) {
-  return h("a", { href }, ...children);
 }
 
 // table builds a table from column headers and rows of cells; a cell is a

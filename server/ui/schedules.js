@@ -35,6 +35,12 @@ export async function mount(view, route, ctx) {
     kind: h("input", { name: "kind", required: true, placeholder: "report.build", autocomplete: "off" }),
     queue: h("input", { name: "queue", placeholder: "default", autocomplete: "off" }),
     args: h("textarea", { name: "args", rows: "3", placeholder: "{}", spellcheck: "false" }),
+    priority: h("input", { name: "priority", type: "number", step: "1", placeholder: "0" }),
+    max_attempts: h("input", { name: "max_attempts", type: "number", min: "1", step: "1", placeholder: "25" }),
+    timeout: h("input", { name: "timeout", placeholder: "5m", autocomplete: "off" }),
+    missed: h("select", { name: "missed" }, ["skip", "run_once", "catch_up"].map((v) => h("option", { value: v }, v))),
+    overlap: h("select", { name: "overlap" }, ["allow", "skip"].map((v) => h("option", { value: v }, v))),
+    disabled: h("input", { name: "disabled", type: "checkbox" }),
   };
   const labelled = (label, input, hint, cls = "") => h("label", { class: "field " + cls }, h("span", null, label), input, hint ? h("small", { class: "muted" }, hint) : null);
   const form = h(
@@ -50,6 +56,21 @@ export async function mount(view, route, ctx) {
       labelled("kind", inputs.kind),
       labelled("queue", inputs.queue),
       labelled("args (JSON)", inputs.args, "the job's args; default {}", "field-wide"),
+    ),
+    h(
+      "details",
+      { class: "more" },
+      h("summary", null, "more options"),
+      h(
+        "div",
+        { class: "grid" },
+        labelled("priority", inputs.priority, "higher runs first"),
+        labelled("max attempts", inputs.max_attempts),
+        labelled("timeout", inputs.timeout, "per attempt, e.g. 90s or 5m"),
+        labelled("missed fire times", inputs.missed, "while no scheduler ran: skip, one run, or each"),
+        labelled("overlap", inputs.overlap, "skip: no new run while the last one is unfinished"),
+        h("label", { class: "field check" }, h("span", null, "state"), h("span", { class: "row" }, inputs.disabled, "start disabled")),
+      ),
     ),
     h("datalist", { id: "tz-names" }, zones().map((z) => h("option", { value: z }))),
     formError,
@@ -67,6 +88,13 @@ export async function mount(view, route, ctx) {
     const body = { name: inputs.name.value.trim(), cron: inputs.cron.value.trim(), kind: inputs.kind.value.trim() };
     if (inputs.timezone.value.trim()) body.timezone = inputs.timezone.value.trim();
     if (inputs.queue.value.trim()) body.queue = inputs.queue.value.trim();
+    for (const k of ["priority", "max_attempts"]) {
+      if (inputs[k].value.trim() !== "") body[k] = Number(inputs[k].value);
+    }
+    if (inputs.timeout.value.trim()) body.timeout = inputs.timeout.value.trim();
+    if (inputs.missed.value !== "skip") body.missed = inputs.missed.value;
+    if (inputs.overlap.value !== "allow") body.overlap = inputs.overlap.value;
+    if (inputs.disabled.checked) body.enabled = false;
     const rawArgs = inputs.args.value.trim();
     if (rawArgs) {
       try {
