@@ -1,11 +1,34 @@
 // Dashboard: totals per state, throughput, oldest queued job, queues.
-import { h, STATES, num, fmtAge, stateBadge, table } from "./dom.js";
+import { h, s as svg, STATES, num, fmtAge, stateBadge, table } from "./dom.js";
 import { throughputChart } from "./chart.js";
 
 export const title = "Dashboard";
 
 function jobsLink(params, label, cls) {
   return h("a", { href: "#/jobs?" + new URLSearchParams(params).toString(), class: cls }, label);
+}
+
+const WAITING = ["scheduled", "queued", "retrying", "running"];
+
+// depthBar draws a queue's unfinished jobs as a stacked bar, scaled to the
+// deepest queue.
+function depthBar(q, deepest) {
+  const total = WAITING.reduce((a, st) => a + (q.counts[st] || 0), 0);
+  let x = 0;
+  const parts = [];
+  for (const st of WAITING) {
+    const n = q.counts[st] || 0;
+    if (!n) continue;
+    const w = (n / deepest) * 100;
+    parts.push(svg("rect", { x: x.toFixed(2), y: "0", width: w.toFixed(2), height: "10", class: "fill-" + st }, svg("title", null, n + " " + st)));
+    x += w;
+  }
+  return h(
+    "span",
+    { class: "depth", title: total + " unfinished" },
+    svg("svg", { viewBox: "0 0 100 10", preserveAspectRatio: "none", class: "depth-bar", "aria-hidden": "true" }, svg("rect", { x: "0", y: "0", width: "100", height: "10", class: "depth-bg" }), parts),
+    h("span", { class: "num" }, num(total)),
+  );
 }
 
 export async function mount(view, route, ctx) {
@@ -48,15 +71,17 @@ export async function mount(view, route, ctx) {
       ),
     );
     chart.replaceChildren(throughputChart(ctx.state.samples));
+    const deepest = Math.max(1, ...qs.map((q) => WAITING.reduce((a, st) => a + (q.counts[st] || 0), 0)));
     queues.replaceChildren(
       table(
         "queues",
-        ["queue", "", ...STATES.map((s) => ({ v: s, cls: "num" })), { v: "oldest queued", cls: "num" }],
+        ["queue", "", { v: "depth", cls: "wide" }, ...STATES.map((s) => ({ v: s, cls: "num" })), { v: "oldest queued", cls: "num" }],
         qs.map((q) => ({
           attrs: { dataset: { queue: q.name } },
           cells: [
             jobsLink({ queue: q.name }, q.name),
             q.paused ? h("span", { class: "badge paused" }, "paused") : "",
+            { cls: "wide", v: depthBar(q, deepest) },
             ...STATES.map((s) => ({ cls: "num", v: q.counts[s] ? jobsLink({ queue: q.name, state: s }, num(q.counts[s]), "count-" + s) : h("span", { class: "zero" }, "0") })),
             { cls: "num", v: q.oldest_queued_age_seconds != null ? fmtAge(q.oldest_queued_age_seconds) : "" },
           ],

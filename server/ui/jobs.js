@@ -131,7 +131,7 @@ export async function mount(view, route, ctx) {
         body.jobs.map((j) => ({
           attrs: { dataset: { id: j.id, state: j.state } },
           cells: [
-            h("a", { href: "#/jobs/" + enc(j.id), class: "mono id" }, j.id),
+            h("a", { href: "#/jobs/" + enc(j.id), class: "mono id", title: j.id }, h("span", { class: "id-full" }, j.id), h("span", { class: "id-short" }, "…" + j.id.slice(-8))),
             h("span", { class: "kind" }, j.kind),
             j.queue,
             stateBadge(j.state),
