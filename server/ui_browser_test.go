@@ -159,6 +159,15 @@ func (tb *tab) confirmDialog() {
 	tb.click("#confirm-yes")
 }
 
+// waitPolls waits until the page has polled the API n more times (the
+// header's "live · time" changes with each poll).
+func (tb *tab) waitPolls(n int) {
+	tb.t.Helper()
+	for range n {
+		tb.wait(`(() => { const now = document.getElementById("live").textContent; if (window.__lastLive === undefined) window.__lastLive = now; if (now !== window.__lastLive && now.startsWith("live")) { window.__lastLive = now; return true; } return false; })()`)
+	}
+}
+
 func (tb *tab) pageText() string {
 	s, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 2000) : ""`))
 	return s
@@ -331,6 +340,15 @@ func TestAdminUIBrowser(t *testing.T) {
 		b := setup(t)
 		seed(t, b)
 		tb := openTab(t, browser, b, adminToken, "#/queues")
+		// Polls that bring nothing new keep the rows, so a click is never
+		// lost to a redraw; a change redraws.
+		tb.wait(`document.querySelector('tr[data-queue="mail"]')`)
+		tb.eval(`document.querySelector('tr[data-queue="mail"]').__mark = 1`)
+		tb.waitPolls(2)
+		require.Equal(t, 1, tb.count(`tr[data-queue="mail"] .age`))
+		tb.wait(`document.querySelector('tr[data-queue="mail"]').__mark === 1`)
+		b.enqueue(map[string]any{"kind": "email.send", "queue": "mail"})
+		tb.wait(`document.querySelector('tr[data-queue="mail"]').__mark === undefined`)
 		tb.click(`tr[data-queue="mail"] button[data-action="pause"]`)
 		tb.wait(`document.querySelector('tr[data-queue="mail"]').dataset.paused === "true"`)
 		require.True(t, queuePaused(t, b, "mail"))

@@ -73,7 +73,8 @@ export function query(obj) {
     if (v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0)) continue;
     p.set(k, Array.isArray(v) ? v.join(",") : String(v));
   }
-  const s = p.toString();
+  // Commas separate list values; keep them readable in the hash.
+  const s = p.toString().replace(/%2C/gi, ",");
   return s ? "?" + s : "";
 }
 

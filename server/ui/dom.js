@@ -112,7 +112,13 @@ export function num(n) {
 // time element with the full timestamp as a tooltip.
 export function timeEl(iso, relative = false) {
   if (!iso) return h("span", { class: "muted" }, "—");
-  return h("time", { datetime: iso, title: iso }, fmtTime(iso), relative ? h("span", { class: "muted" }, " (" + fmtRelative(iso) + ")") : null);
+  return h("time", { datetime: iso, title: iso }, fmtTime(iso), relative ? h("span", { class: "muted", dataset: { rel: iso } }, " (" + fmtRelative(iso) + ")") : null);
+}
+
+// refreshRelative brings the "(in 3 min)" texts under root up to date, for
+// pages that keep their nodes when the data did not change.
+export function refreshRelative(root) {
+  for (const el of root.querySelectorAll("[data-rel]")) el.textContent = " (" + fmtRelative(el.dataset.rel) + ")";
 }
 
 // table builds a table from column headers and rows of cells; a cell is a

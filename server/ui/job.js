@@ -1,7 +1,7 @@
 // Job detail: every field, args/result/meta/progress pretty-printed, the
 // errors of each attempt with their stack excerpt, a timeline, and the
 // cancel / retry / delete actions (confirmed first; API errors shown).
-import { h, stateBadge, timeEl, pretty, text } from "./dom.js";
+import { h, stateBadge, timeEl, pretty, text, refreshRelative } from "./dom.js";
 import { enc } from "./api.js";
 
 export const title = "Job";
@@ -172,7 +172,11 @@ export async function mount(view, route, ctx) {
     }
     if (!ctx.alive()) return j;
     const js = JSON.stringify(j);
-    if (js === lastJSON) return j; // keep open <details> and selections as they are
+    if (js === lastJSON) {
+      // Keep open <details> and selections as they are.
+      refreshRelative(body);
+      return j;
+    }
     lastJSON = js;
     document.title = "conveyor · " + j.kind + " " + j.state;
     head.replaceChildren(h("h1", null, h("span", { class: "kind" }, j.kind), " ", stateBadge(j.state)), actions);

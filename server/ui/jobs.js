@@ -109,6 +109,7 @@ export async function mount(view, route, ctx) {
 
   view.append(h("div", { class: "row spread" }, h("h1", null, "Jobs"), idForm), filterForm, results, pager);
 
+  let lastJSON = "";
   async function load() {
     let body;
     try {
@@ -116,10 +117,16 @@ export async function mount(view, route, ctx) {
     } catch (e) {
       // A refused filter (400) names the problem; show it where the list
       // would be and keep the form as typed.
-      if (ctx.alive()) results.replaceChildren(h("div", { class: "panel error-panel", role: "alert" }, e.describe ? e.describe() : String(e)));
+      if (ctx.alive()) {
+        lastJSON = "";
+        results.replaceChildren(h("div", { class: "panel error-panel", role: "alert" }, e.describe ? e.describe() : String(e)));
+      }
       return;
     }
     if (!ctx.alive()) return;
+    const js = page + JSON.stringify(body);
+    if (js === lastJSON) return; // nothing changed: keep the rows
+    lastJSON = js;
     next = body.next_cursor || "";
     prevBtn.disabled = page === 0;
     nextBtn.disabled = !next;

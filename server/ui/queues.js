@@ -24,8 +24,20 @@ export async function mount(view, route, ctx) {
     }
   }
 
+  let lastJSON = "";
   function draw() {
     const qs = ctx.state.queues || [];
+    // The ages move on every poll; the rest rarely does. Keep the rows (and
+    // a click in progress) when only the ages changed.
+    const js = JSON.stringify(qs.map((q) => ({ ...q, oldest_queued_age_seconds: q.oldest_queued_age_seconds != null })));
+    if (js === lastJSON) {
+      for (const q of qs) {
+        const cell = list.querySelector(`tr[data-queue="${CSS.escape(q.name)}"] .age`);
+        if (cell) cell.textContent = q.oldest_queued_age_seconds != null ? fmtAge(q.oldest_queued_age_seconds) : "";
+      }
+      return;
+    }
+    lastJSON = js;
     list.replaceChildren(
       table(
         "queues",
@@ -36,7 +48,7 @@ export async function mount(view, route, ctx) {
             h("a", { href: "#/jobs?queue=" + enc(q.name) }, q.name),
             q.paused ? h("span", { class: "badge paused" }, "paused") : h("span", { class: "badge active" }, "active"),
             ...STATES.map((s) => ({ cls: "num", v: q.counts[s] ? num(q.counts[s]) : h("span", { class: "zero" }, "0") })),
-            { cls: "num", v: q.oldest_queued_age_seconds != null ? fmtAge(q.oldest_queued_age_seconds) : "" },
+            { cls: "num age", v: q.oldest_queued_age_seconds != null ? fmtAge(q.oldest_queued_age_seconds) : "" },
             h("button", { type: "button", class: q.paused ? "" : "ghost", dataset: { action: q.paused ? "resume" : "pause" }, onclick: () => toggle(q) }, q.paused ? "Resume" : "Pause"),
           ],
         })),

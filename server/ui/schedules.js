@@ -1,6 +1,6 @@
 // Schedules: the list with next/last run, enable/disable, trigger now,
 // delete, and a form to add one that shows the API's validation message.
-import { h, table, timeEl, fmtRelative, text } from "./dom.js";
+import { h, table, timeEl, fmtRelative, text, refreshRelative } from "./dom.js";
 import { enc } from "./api.js";
 
 export const title = "Schedules";
@@ -185,9 +185,18 @@ export async function mount(view, route, ctx) {
     };
   }
 
+  let lastJSON = "";
   async function load() {
     const body = await ctx.api("GET", "/api/v1/schedules");
     if (!ctx.alive()) return;
+    // Same data: keep the rows (a click in progress is not lost), only
+    // the relative times move on.
+    const js = JSON.stringify(body.schedules);
+    if (js === lastJSON) {
+      refreshRelative(list);
+      return;
+    }
+    lastJSON = js;
     list.replaceChildren(table("schedules", ["name", "cron", "job", "status", "next run", "last run", ""], body.schedules.map(row), "no schedules yet: add one below"));
   }
 
