@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -514,6 +515,22 @@ func TestAdminUIBrowser(t *testing.T) {
 		serve(l)
 		tb.wait(`document.querySelector("#schedule-form")`)
 		tb.waitText("#live", "live")
+	})
+
+	t.Run("dev mode without auth", func(t *testing.T) {
+		b := setup(t)
+		seed(t, b)
+		srv, err := server.New(server.Config{Client: b.client, Addr: "127.0.0.1:0", DisableAuth: true})
+		require.NoError(t, err)
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		own := *b
+		own.url = hs.URL
+		tb := openTab(t, browser, &own, "", "#/queues")
+		tb.click(`tr[data-queue="mail"] button[data-action="pause"]`)
+		tb.wait(`document.querySelector('tr[data-queue="mail"]').dataset.paused === "true"`)
+		require.True(t, queuePaused(t, b, "mail"))
+		require.True(t, tb.count("#auth[hidden]") == 1, "no token asked for")
 	})
 
 	t.Run("narrow window", func(t *testing.T) {

@@ -217,6 +217,12 @@ async function navigate() {
   }
 }
 
+try {
+  document.getElementById("tz").textContent = "your time zone (" + Intl.DateTimeFormat().resolvedOptions().timeZone + ")";
+} catch {
+  // the default text stays
+}
+
 window.addEventListener("hashchange", navigate);
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) tick();
