@@ -22,7 +22,8 @@ import (
 
 // The admin UI driven by a real headless Chromium (DESIGN.md §10): each
 // subtest gets its own server over a temp SQLite backend and its own tab of
-// one shared browser.
+// one shared browser; they run in parallel, as most of their time is spent
+// waiting for the page's 2 s polls.
 
 const chromiumPath = "/usr/bin/chromium"
 
@@ -58,6 +59,11 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// The subtests run side by side in tabs: none may be throttled as
+		// a background tab.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(1280, 900),
 	)
@@ -232,6 +238,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	browser := newBrowser(t)
 
 	t.Run("dashboard shows counts and throughput", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		seed(t, b)
 		tb := openTab(t, browser, b, adminToken, "#/")
@@ -250,6 +257,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	})
 
 	t.Run("jobs filter by state and paginate", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		s := seed(t, b)
 		tb := openTab(t, browser, b, adminToken, "#/jobs")
@@ -287,6 +295,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	})
 
 	t.Run("job detail shows args, result, errors and timeline", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		s := seed(t, b)
 		tb := openTab(t, browser, b, readToken, "#/jobs/"+s.failed)
@@ -306,6 +315,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	})
 
 	t.Run("cancel from the UI and show wrong_state", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		s := seed(t, b)
 		tb := openTab(t, browser, b, adminToken, "#/jobs/"+s.queued)
@@ -338,6 +348,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	})
 
 	t.Run("pause and resume a queue", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		seed(t, b)
 		tb := openTab(t, browser, b, adminToken, "#/queues")
@@ -360,6 +371,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	})
 
 	t.Run("schedules: add, validation message, disable, trigger, delete", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		tb := openTab(t, browser, b, adminToken, "#/schedules")
 		tb.waitText("#schedule-list", "no schedules yet")
@@ -425,6 +437,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	})
 
 	t.Run("job data renders as text, never as markup", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		const evil = `<script>window.__xss=1</script><img src=x onerror="window.__xss=2">`
 		// The API refuses such a kind; a backend written to by other
@@ -456,6 +469,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	})
 
 	t.Run("token prompt on 401 and the read token's 403 on an action", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		s := seed(t, b)
 		tb := openTab(t, browser, b, "", "#/")
@@ -484,6 +498,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	})
 
 	t.Run("server gone and back", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		seed(t, b)
 		srv, err := server.New(server.Config{Client: b.client, Tokens: []server.Token{{Value: adminToken, Scope: server.ScopeAdmin}}})
@@ -518,6 +533,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	})
 
 	t.Run("dev mode without auth", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		seed(t, b)
 		srv, err := server.New(server.Config{Client: b.client, Addr: "127.0.0.1:0", DisableAuth: true})
@@ -534,6 +550,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	})
 
 	t.Run("narrow window", func(t *testing.T) {
+		t.Parallel()
 		b := setup(t)
 		s := seed(t, b)
 		tb := openTab(t, browser, b, adminToken, "")
