@@ -312,6 +312,9 @@ func TestAdminUIBrowser(t *testing.T) {
 		require.Contains(t, tb.text("#timeline"), "completed")
 		tb.do(chromedp.Navigate(b.url + "/#/jobs/no-such-job"))
 		tb.waitText("#view", "Job not found")
+		// A malformed escape in the address is shown as typed, not thrown.
+		tb.do(chromedp.Navigate(b.url + "/#/jobs/%E0%A4%A"))
+		tb.waitText("#view", "%E0%A4%A")
 	})
 
 	t.Run("cancel from the UI and show wrong_state", func(t *testing.T) {
@@ -426,6 +429,10 @@ func TestAdminUIBrowser(t *testing.T) {
 
 		tb.click(`tr[data-schedule="nightly"] button[data-action="trigger"]`)
 		tb.waitText(".flash-ok", "triggered")
+		tb.click(".flash-ok a")
+		tb.waitText("#job-fields", "reports")
+		tb.eval(`history.back()`)
+		tb.wait(`document.querySelector('tr[data-schedule="nightly"]')`)
 		var list server.JobListView
 		b.do("GET", "/api/v1/jobs?queue=reports", nil).decode(t, &list)
 		require.Len(t, list.Jobs, 1)

@@ -36,6 +36,15 @@ let current = null; // {gen, refresh, dispose}
 let gen = 0;
 let ticking = false;
 
+// decodeArg decodes a path segment, keeping a malformed one as typed.
+function decodeArg(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 function parseRoute() {
   const raw = location.hash.replace(/^#/, "") || "/";
   const qi = raw.indexOf("?");
@@ -43,7 +52,7 @@ function parseRoute() {
   const params = new URLSearchParams(qi < 0 ? "" : raw.slice(qi + 1));
   for (const r of routes) {
     const m = path.match(r.re);
-    if (m) return { ...r, path, params, args: m.slice(1).map(decodeURIComponent) };
+    if (m) return { ...r, path, params, args: m.slice(1).map(decodeArg) };
   }
   return { page: null, name: "", path, params, args: [] };
 }
@@ -58,8 +67,9 @@ export function flash(message, kind = "ok") {
   const close = h("button", { class: "ghost small", type: "button", "aria-label": "dismiss" }, "×");
   const el = h("div", { class: "flash flash-" + kind, role: kind === "error" ? "alert" : "status" }, h("span", { class: "flash-text" }, message), close);
   close.addEventListener("click", () => el.remove());
-  // One message at a time of each kind keeps the page calm.
-  for (const old of flashArea.querySelectorAll(".flash-" + kind)) old.remove();
+  // One message at a time keeps the page calm; an error stays until it is
+  // dismissed or something else is reported.
+  for (const old of flashArea.querySelectorAll(".flash")) old.remove();
   flashArea.appendChild(el);
   if (kind !== "error") setTimeout(() => el.remove(), 6000);
 }

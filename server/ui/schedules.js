@@ -151,7 +151,7 @@ export async function mount(view, route, ctx) {
               onclick: () =>
                 run("trigger " + e.name, async () => {
                   const r = await ctx.api("POST", path(e.name) + "/trigger");
-                  ctx.flash("schedule " + e.name + " triggered: job " + r.id + (r.duplicate ? " (already there)" : ""));
+                  ctx.flash(["schedule " + e.name + " triggered: ", h("a", { href: "#/jobs/" + enc(r.id), class: "mono" }, r.id), r.duplicate ? " (already there)" : ""]);
                 }),
             },
             "Trigger now",
