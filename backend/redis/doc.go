@@ -117,11 +117,13 @@
 // no bookkeeping.
 //
 // Small enqueues from concurrent callers are group-committed with up to
-// GOMAXPROCS (at least 2) script calls in flight: a caller that finds a
+// GOMAXPROCS/2 (at least 1) script calls in flight: a caller that finds a
 // free slot sends its jobs at once (a lone enqueue waits for nothing);
 // callers arriving while every slot is busy go together in the next call a
-// slot frees, so many concurrent ones share round trips and script runs,
-// and each caller still returns only once its own jobs are stored.
+// slot frees (which first yields the processor once, so callers the last
+// call just released can join), so many concurrent ones share round trips
+// and script runs, and each caller still returns only once its own jobs
+// are stored.
 //
 // # Layout versions
 //
