@@ -21,6 +21,9 @@ var (
 	// ErrNoStore: the URL names a store that does not exist yet and that
 	// Open would create (a SQLite file); see CheckExists.
 	ErrNoStore = errors.New("conveyor: store does not exist")
+	// ErrTooLarge: a message exceeds a limit of the backend (see
+	// MaxBroadcastBytes).
+	ErrTooLarge = errors.New("conveyor: too large")
 	// ErrClosed: the backend was closed.
 	ErrClosed = errors.New("conveyor: backend closed")
 )

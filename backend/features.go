@@ -16,10 +16,10 @@ func FeatureMatrix(caps []Capabilities) string {
 		return "no"
 	}
 	var sb strings.Builder
-	sb.WriteString("| backend | transactional enqueue | wake-ups | needs promoter | needs pruner | durability |\n")
-	sb.WriteString("|---|---|---|---|---|---|\n")
+	sb.WriteString("| backend | transactional enqueue | wake-ups | cross-process events | needs promoter | needs pruner | durability |\n")
+	sb.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, c := range caps {
-		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s |\n", c.Name, yes(c.TxEnqueue), yes(c.Wake),
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s |\n", c.Name, yes(c.TxEnqueue), yes(c.Wake), yes(c.Broadcast),
 			yes(c.NeedsPromoter), yes(c.NeedsPruner), strings.ReplaceAll(c.Durability, "|", "\\|"))
 	}
 	return sb.String()

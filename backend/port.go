@@ -127,6 +127,29 @@ type Waker interface {
 	QueueWatch(ctx context.Context, p *QueueWatchParams) (*QueueWatchResult, error)
 }
 
+// Broadcaster is the optional capability behind the cross-process event bus
+// (package events): a message broadcast reaches every process listening on
+// the same store at that moment. Best effort: at most once, never stored,
+// lost while a listener reconnects or falls behind.
+type Broadcaster interface {
+	// Broadcast sends msg to every listener of the store, in every process.
+	// A message longer than MaxBroadcastBytes is refused with ErrTooLarge.
+	Broadcast(ctx context.Context, msg []byte) error
+	// Listen returns a channel that receives each message broadcast from now
+	// on, until ctx ends (then it is closed). A listener more than
+	// BroadcastBuffer messages behind loses the newest ones.
+	Listen(ctx context.Context) (<-chan []byte, error)
+}
+
+// Limits of Broadcaster.
+const (
+	// MaxBroadcastBytes is the largest message every backend carries
+	// (PostgreSQL's NOTIFY payloads stop just under 8000 bytes).
+	MaxBroadcastBytes = 7900
+	// BroadcastBuffer is how many messages wait for a slow listener.
+	BroadcastBuffer = 1024
+)
+
 // TxEnqueuer is the optional transactional-enqueue capability: jobs stored
 // inside the caller's own transaction, committed or rolled back with it.
 type TxEnqueuer interface {
@@ -144,6 +167,9 @@ type Capabilities struct {
 	TxEnqueue bool
 	// Wake: the backend implements Waker.
 	Wake bool
+	// Broadcast: the backend implements Broadcaster (events reach other
+	// processes on the same store).
+	Broadcast bool
 	// NeedsPromoter: JobPromote must run periodically for due scheduled and
 	// retrying jobs to become claimable.
 	NeedsPromoter bool

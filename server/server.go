@@ -68,6 +68,9 @@ type Config struct {
 	// webhook.Dispatcher to it for webhooks). Default nil: that route
 	// answers 503.
 	Events events.Bus
+	// Stream is the bus GET /api/v1/stream reads: an events.Remote to show
+	// every process's events. Default Events (this process's only).
+	Stream events.Bus
 	// Clock supplies "now" for durations and queue ages. Default wall clock.
 	Clock conveyor.Clock
 	// ReadHeaderTimeout bounds reading request headers. Default 5s.

@@ -61,6 +61,7 @@ type setupOpts struct {
 	maxBatch     int
 	maxArgsBytes int
 	events       events.Bus
+	stream       events.Bus
 }
 
 func setup(t *testing.T, opts ...func(*setupOpts)) *bundle {
@@ -82,6 +83,7 @@ func setup(t *testing.T, opts ...func(*setupOpts)) *bundle {
 		Gatherer:     reg,
 		Registerer:   reg,
 		Events:       o.events,
+		Stream:       o.stream,
 	})
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())

@@ -25,11 +25,15 @@ const streamBuffer = 1024
 // streamPing keeps idle connections alive through proxies.
 const streamPing = 30 * time.Second
 
-// stream sends every event of the server's bus whose type matches one of
+// stream sends every event of the server's stream bus whose type matches one of
 // the ?types= patterns (default all) as one JSON text message, until the
 // client goes away.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
-	if s.cfg.Events == nil {
+	bus := s.cfg.Stream
+	if bus == nil {
+		bus = s.cfg.Events
+	}
+	if bus == nil {
 		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "this server has no event bus")
 	}
 	patterns := []string{"**"}
@@ -47,19 +51,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	// The server's write timeout must not end a long-lived stream.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{StreamProtocol}})
-	if err != nil {
-		return nil // Accept has answered the client
-	}
-	defer c.CloseNow()
-	ctx := c.CloseRead(r.Context()) // the client sends nothing; a close or error ends ctx
-
+	// Subscribed before the handshake completes, so a client that
+	// publishes right after connecting sees its event.
 	ch := make(chan *events.Event, streamBuffer)
 	overflow := make(chan struct{})
 	var once sync.Once
-	cancel, err := s.cfg.Events.Subscribe("**", func(_ context.Context, ev *events.Event) {
+	cancel, err := bus.Subscribe("**", func(_ context.Context, ev *events.Event) {
 		if !matchesAny(patterns, ev.Type) {
 			return
 		}
@@ -70,10 +67,18 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		}
 	})
 	if err != nil {
-		c.Close(websocket.StatusInternalError, "subscribing failed")
-		return nil
+		return err
 	}
 	defer cancel()
+
+	// The server's write timeout must not end a long-lived stream.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{StreamProtocol}})
+	if err != nil {
+		return nil // Accept has answered the client
+	}
+	defer c.CloseNow()
+	ctx := c.CloseRead(r.Context()) // the client sends nothing; a close or error ends ctx
 
 	ping := time.NewTicker(streamPing)
 	defer ping.Stop()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"conveyor/backend/memory"
 	"conveyor/events"
 	"conveyor/server"
 
@@ -123,4 +124,23 @@ func TestStreamClosesASlowClient(t *testing.T) {
 		_, _, closeErr = c.Read(ctx)
 	}
 	require.Equal(t, websocket.StatusPolicyViolation, websocket.CloseStatus(closeErr), "%v", closeErr)
+}
+
+// TestStreamShowsOtherProcessesEvents serves the stream from a Remote bus:
+// an event another process publishes through the backend reaches it.
+func TestStreamShowsOtherProcessesEvents(t *testing.T) {
+	t.Parallel()
+	store, err := memory.New(t.Context(), memory.Config{})
+	require.NoError(t, err)
+	defer store.Close()
+	here := events.NewRemote(store)
+	defer here.Close()
+	b := setup(t, func(o *setupOpts) { o.events = events.NewMemory(); o.stream = here })
+	c, _, err := dialStream(t, b, "", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + readToken}}})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	elsewhere := events.NewRemote(store) // another process on the same store
+	defer elsewhere.Close()
+	want := publish(t, elsewhere, "doc.created")
+	require.Equal(t, want.ID, readEvent(t, c).ID)
 }

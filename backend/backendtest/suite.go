@@ -42,6 +42,7 @@ func Run(t *testing.T, newBackend Factory) {
 		{"Record", testRecord},
 		{"Tx", testTx},
 		{"Wake", testWake},
+		{"Broadcast", testBroadcast},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) { a.run(t, newBackend) })

@@ -35,7 +35,8 @@ type Backend struct {
 	unique  map[string][]*entry
 	records map[string]map[string]*backend.Record
 
-	watchers map[*watcher]struct{}
+	watchers  map[*watcher]struct{}
+	listeners []chan []byte // Listen calls (broadcast.go)
 
 	// rng makes lease tokens: ChaCha8 seeded from crypto/rand is a CSPRNG
 	// that costs nanoseconds per token, where crypto/rand per claimed job
@@ -125,6 +126,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 		Name:          "memory",
 		TxEnqueue:     false,
 		Wake:          true,
+		Broadcast:     true,
 		NeedsPromoter: false,
 		NeedsPruner:   true,
 		Durability:    "None: jobs live in process memory and are lost when the process exits.",

@@ -82,7 +82,7 @@ func TestCapabilities(t *testing.T) {
 	t.Parallel()
 	c := setup(t).Capabilities()
 	require.Equal(t, backend.Capabilities{
-		Name: "memory", Wake: true, NeedsPruner: true,
+		Name: "memory", Wake: true, Broadcast: true, NeedsPruner: true,
 		Durability: "None: jobs live in process memory and are lost when the process exits.",
 	}, c)
 }

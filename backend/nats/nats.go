@@ -207,6 +207,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 	return backend.Capabilities{
 		Name:          "nats",
 		Wake:          true,
+		Broadcast:     true,
 		NeedsPromoter: true,
 		NeedsPruner:   true,
 		Durability: "an enqueue is acknowledged once JetStream stored it in file storage on every replica; " +

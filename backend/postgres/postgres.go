@@ -183,8 +183,12 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 // channelName is the NOTIFY channel of a schema. Channel names are
 // identifiers (at most 63 bytes), so long schema names are shortened with a
 // hash that keeps them distinct.
-func channelName(schema string) string {
-	name := "conveyor_wake." + schema
+func channelName(schema string) string { return schemaChannel("conveyor_wake.", schema) }
+
+// schemaChannel names a NOTIFY channel of a schema: prefix and schema, or,
+// past PostgreSQL's 63-byte identifier limit, a cut schema and a hash of it.
+func schemaChannel(prefix, schema string) string {
+	name := prefix + schema
 	if len(name) <= 63 {
 		return name
 	}
@@ -193,7 +197,7 @@ func channelName(schema string) string {
 		h ^= uint64(schema[i])
 		h *= 1099511628211
 	}
-	return fmt.Sprintf("conveyor_wake.%.32s.%016x", schema, h)
+	return fmt.Sprintf("%s%.*s.%016x", prefix, 63-len(prefix)-17, schema, h)
 }
 
 // Pool returns the connection pool, for applications that open their own
@@ -209,6 +213,7 @@ func (b *Backend) Capabilities() backend.Capabilities {
 		Name:          "postgres",
 		TxEnqueue:     true,
 		Wake:          true,
+		Broadcast:     true,
 		NeedsPromoter: false, // claim takes due scheduled and retrying jobs itself
 		NeedsPruner:   true,
 		Durability:    "An enqueue is acknowledged after PostgreSQL committed it (durable as the server's synchronous_commit setting, on by default: flushed to the WAL).",

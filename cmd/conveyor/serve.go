@@ -43,6 +43,7 @@ type runOptions struct {
 	logLevel    string
 	grace       time.Duration
 	hookAllow   string // networks webhooks may reach although not public
+	broadcast   bool   // share this process's events with other processes through the backend
 }
 
 func addRunFlags(cmd *cobra.Command, o *runOptions) {
@@ -54,6 +55,7 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	if o.dev {
 		def = devWebhookAllow
 	}
+	f.BoolVar(&o.broadcast, "broadcast-events", false, "share this process's events with other processes on the backend (PostgreSQL, Redis, NATS) so every server's /api/v1/stream shows them; costs a message per event")
 	f.StringVar(&o.hookAllow, "webhook-allow", def, "comma-separated networks (CIDR) webhooks may reach although they are not public, e.g. 10.0.0.0/8")
 }
 
@@ -238,6 +240,24 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 		return err
 	}
 
+	// With --broadcast-events, this process's events also go to the
+	// backend (asynchronously) and the stream shows every process's.
+	var stream events.Bus = bus
+	if o.broadcast {
+		br, ok := b.(backend.Broadcaster)
+		if !ok || !b.Capabilities().Broadcast {
+			return usageErrorf("--broadcast-events: the %s backend cannot carry events between processes", b.Capabilities().Name)
+		}
+		remote := events.NewRemote(br)
+		defer remote.Close()
+		stopForward, err := events.Forward(bus, remote, func(err error) { log.Debug("broadcasting an event failed", "err", err) })
+		if err != nil {
+			return err
+		}
+		defer stopForward()
+		stream = remote
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -289,7 +309,7 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 		if err != nil {
 			return err
 		}
-		scfg := server.Config{Client: client, Addr: o.addr, Tokens: tokens, Gatherer: reg, Registerer: reg, Logger: log, Events: bus}
+		scfg := server.Config{Client: client, Addr: o.addr, Tokens: tokens, Gatherer: reg, Registerer: reg, Logger: log, Events: bus, Stream: stream}
 		if len(tokens) == 0 && o.dev {
 			if !isLoopback(o.addr) {
 				return usageErrorf("dev on %s (not loopback) needs API tokens: set $%s=\"token:admin\" or --tokens-file", o.addr, envTokens)
