@@ -249,6 +249,12 @@ func TestAdminUIBrowser(t *testing.T) {
 		require.Equal(t, "2", tb.text(`tr[data-queue="default"] .count-queued`))
 		require.Equal(t, "1", tb.text(`tr[data-queue="mail"] .count-queued`))
 		require.NotEmpty(t, tb.text("#oldest-age"))
+		// Latency of the finished jobs (one completed, one failed).
+		tb.wait(`document.querySelector('#latency [data-stat="wait50"]')`)
+		require.Contains(t, tb.text("#latency figcaption"), "of the 2 most recently enqueued finished jobs")
+		for _, stat := range []string{"wait50", "wait95", "run50", "run95"} {
+			require.Regexp(t, `^(<1 ms|\d+ ms|[\d.]+ s)$`, tb.text(`#latency [data-stat="`+stat+`"]`), stat)
+		}
 		// Complete a job between polls: the chart draws the change.
 		tb.wait(`document.querySelector("#throughput svg")`)
 		b.finish(b.claim("default"), backend.OutcomeCompleted, nil, nil)
@@ -262,6 +268,10 @@ func TestAdminUIBrowser(t *testing.T) {
 		s := seed(t, b)
 		tb := openTab(t, browser, b, adminToken, "#/jobs")
 		tb.wait(`document.querySelectorAll("#job-results tr[data-id]").length === 7`)
+		// Each state box shows its count, from the queue poll.
+		tb.waitText(`[data-count="queued"]`, "3")
+		require.Equal(t, "1", tb.text(`[data-count="failed"]`))
+		require.Equal(t, "0", tb.text(`[data-count="retrying"]`))
 		tb.click(`#job-filters input[value="failed"]`)
 		tb.wait(`location.hash === "#/jobs?state=failed"`)
 		tb.wait(`document.querySelectorAll("#job-results tr[data-id]").length === 1`)

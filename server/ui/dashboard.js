@@ -1,6 +1,9 @@
 // Dashboard: totals per state, throughput, oldest queued job, queues.
 import { h, s as svg, STATES, num, fmtAge, stateBadge, table } from "./dom.js";
-import { throughputChart } from "./chart.js";
+import { throughputChart, latencyChart, latencyOf } from "./chart.js";
+
+const LATENCY_EVERY = 3; // polls between two latency samples (a list of 100 jobs)
+const MAX_LATENCY = 60;
 
 export const title = "Dashboard";
 
@@ -35,10 +38,11 @@ export async function mount(view, route, ctx) {
   const cards = h("div", { class: "cards", id: "totals" });
   const chart = h("div", { id: "throughput" });
   const queues = h("div", { id: "dash-queues" });
+  const latency = h("div", { id: "latency" });
   view.append(
     h("h1", null, "Dashboard"),
     cards,
-    h("section", { class: "panel" }, h("h2", null, "Throughput"), chart),
+    h("div", { class: "chart-grid" }, h("section", { class: "panel" }, h("h2", null, "Throughput"), chart), h("section", { class: "panel" }, h("h2", null, "Latency"), latency)),
     h("section", { class: "panel" }, h("h2", null, "Queues"), queues),
   );
 
@@ -91,7 +95,30 @@ export async function mount(view, route, ctx) {
     );
   }
 
+  // Latency comes from the latest finished jobs, sampled every few polls
+  // into a history shared with later visits of the page.
+  const hist = (ctx.state.latency ||= []);
+  let polls = 0;
+  async function sampleLatency() {
+    try {
+      const body = await ctx.api("GET", "/api/v1/jobs?state=completed,failed&limit=100");
+      hist.push({ t: Date.now(), ...latencyOf(body.jobs) });
+      if (hist.length > MAX_LATENCY) hist.shift();
+    } catch (e) {
+      if (!ctx.alive()) return;
+      latency.replaceChildren(h("p", { class: "muted" }, e.describe ? e.describe() : String(e)));
+      return;
+    }
+    if (ctx.alive()) latency.replaceChildren(latencyChart(hist));
+  }
+
   if (!ctx.state.queues) await ctx.poll();
   draw();
-  return { refresh: async () => draw() };
+  await sampleLatency();
+  return {
+    refresh: async () => {
+      draw();
+      if (++polls % LATENCY_EVERY === 0) await sampleLatency();
+    },
+  };
 }

@@ -1,7 +1,7 @@
 // Jobs: filters (states, queue, kind, tag) kept in the hash, cursor
 // pagination (the API gives next cursors; previous pages come from the
 // cursors already seen), search by ID, auto-refresh.
-import { h, STATES, stateBadge, timeEl, table, text } from "./dom.js";
+import { h, STATES, stateBadge, timeEl, table, text, num } from "./dom.js";
 import { query, enc } from "./api.js";
 
 export const title = "Jobs";
@@ -38,8 +38,19 @@ export async function mount(view, route, ctx) {
 
   // Filter form. States apply at once; text fields on Enter or Apply.
   const stateBoxes = STATES.map((s) =>
-    h("label", { class: "chip state-chip chip-" + s }, h("input", { type: "checkbox", name: "state", value: s, checked: f.state.includes(s) }), s),
+    h("label", { class: "chip state-chip chip-" + s }, h("input", { type: "checkbox", name: "state", value: s, checked: f.state.includes(s) }), s, h("span", { class: "chip-count", dataset: { count: s } })),
   );
+
+  // drawCounts shows each state's job count (of the queue filtered on, or
+  // of all queues) next to its box, from the shared queue poll.
+  function drawCounts() {
+    const qs = (ctx.state.queues || []).filter((q) => !f.queue || q.name === f.queue);
+    for (const l of stateBoxes) {
+      const s = l.querySelector("input").value;
+      const n = qs.reduce((a, q) => a + (q.counts[s] || 0), 0);
+      l.querySelector(".chip-count").textContent = num(n);
+    }
+  }
   const queueIn = h("input", { name: "queue", value: f.queue, placeholder: "any queue", list: "queue-names", autocomplete: "off", "aria-label": "queue" });
   const kindIn = h("input", { name: "kind", value: f.kind, placeholder: "any kind", autocomplete: "off", "aria-label": "kind" });
   const tagIn = h("input", { name: "tag", value: f.tag, placeholder: "any tag", autocomplete: "off", "aria-label": "tag" });
@@ -153,9 +164,11 @@ export async function mount(view, route, ctx) {
     );
   }
 
+  drawCounts();
   await load();
   return {
     refresh: async () => {
+      drawCounts();
       datalist.replaceChildren(...(ctx.state.queues || []).map((q) => h("option", { value: q.name })));
       if (auto) await load();
     },
