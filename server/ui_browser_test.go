@@ -358,6 +358,16 @@ func TestAdminUIBrowser(t *testing.T) {
 		tb.wait(`location.hash === "#/jobs"`)
 		r := b.do("GET", "/api/v1/jobs/"+s.queued, nil)
 		require.Equal(t, http.StatusNotFound, r.status)
+
+		// A running job is asked to stop: it stays running until its
+		// handler returns, and the page says so.
+		tb.do(chromedp.Navigate(b.url + "/#/jobs/" + s.running))
+		tb.waitText("#job-fields", "running")
+		tb.click("#action-cancel")
+		tb.confirmDialog()
+		tb.waitText(".flash-ok", "cancel requested")
+		tb.waitText("#job-fields", "cancel requested")
+		require.True(t, b.getJob(s.running).CancelRequested)
 	})
 
 	t.Run("pause and resume a queue", func(t *testing.T) {

@@ -53,11 +53,11 @@ export async function mount(view, route, ctx) {
     for (const q of qs) {
       for (const s of STATES) tot[s] += q.counts[s] || 0;
       const age = q.oldest_queued_age_seconds;
-      if (age !== undefined && age !== null && (oldest === null || age > oldest.age)) oldest = { age, queue: q.name };
+      if (age !== undefined && age !== null && (oldest === null || age > oldest.age)) oldest = { age, queue: q.name, paused: q.paused };
     }
     const all = STATES.reduce((a, s) => a + tot[s], 0);
     cards.replaceChildren(
-      h("div", { class: "card" }, h("div", { class: "card-label" }, "all jobs"), h("div", { class: "card-value", dataset: { total: "all" } }, num(all)), h("div", { class: "muted" }, qs.length + (qs.length === 1 ? " queue" : " queues"))),
+      h("a", { class: "card", href: "#/jobs" }, h("div", { class: "card-label" }, "all jobs"), h("div", { class: "card-value", dataset: { total: "all" } }, num(all)), h("div", { class: "muted" }, qs.length + (qs.length === 1 ? " queue" : " queues"))),
       ...STATES.map((s) =>
         h(
           "a",
@@ -71,7 +71,7 @@ export async function mount(view, route, ctx) {
         { class: "card" },
         h("div", { class: "card-label" }, "oldest queued"),
         h("div", { class: "card-value", id: "oldest-age" }, oldest ? fmtAge(oldest.age) : "—"),
-        h("div", { class: "muted" }, oldest ? "in " + oldest.queue : "nothing waiting"),
+        h("div", { class: "muted" }, oldest ? "in " + oldest.queue + (oldest.paused ? " (paused)" : "") : "nothing waiting"),
       ),
     );
     chart.replaceChildren(throughputChart(ctx.state.samples));
