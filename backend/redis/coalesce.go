@@ -16,7 +16,7 @@ const coalesceMax = 64
 // enqueueReq is one JobEnqueue call waiting for a shared script call.
 type enqueueReq struct {
 	jobs   []*backend.JobInsert
-	values [][]any // per job, from enqueueValues
+	values []any // enqueueArgs per job, from appendEnqueueValues
 	res    []backend.EnqueueOutcome
 	err    error
 	done   chan struct{} // closed by send once res or err is set

@@ -83,8 +83,18 @@ func uniqueStatesString(states []backend.JobState) string {
 	return sb.String()
 }
 
+// enqueueArgs is how many ARGV values enqueue.lua takes per job.
+const enqueueArgs = 12
+
 // enqueueValues returns the 12 ARGV values of one job for enqueue.lua.
 func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
+	return appendEnqueueValues(make([]any, 0, enqueueArgs), j, now)
+}
+
+// appendEnqueueValues appends the 12 ARGV values of one job for
+// enqueue.lua to dst (one slice for all of a call's jobs, rather than one
+// per job).
+func appendEnqueueValues(dst []any, j *backend.JobInsert, now time.Time) ([]any, error) {
 	if j == nil {
 		return nil, fmt.Errorf("enqueue: nil job")
 	}
@@ -118,8 +128,8 @@ func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
 	if len(d)+len(j.Args)+len(j.Meta) <= bodyMax {
 		head = bodyHead(runNs, j.MaxAttempts, len(d), len(j.Args))
 	}
-	return []any{j.ID, d, []byte(j.Args), []byte(j.Meta), j.Priority, j.MaxAttempts, runNs, rsStr(runAt),
-		j.UniqueKey, us, scheduled, head}, nil
+	return append(dst, j.ID, d, []byte(j.Args), []byte(j.Meta), j.Priority, j.MaxAttempts, runNs, rsStr(runAt),
+		j.UniqueKey, us, scheduled, head), nil
 }
 
 // bodyMax bounds the static JSON, args and meta a claim body carries (a

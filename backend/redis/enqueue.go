@@ -21,13 +21,13 @@ func (b *Backend) JobEnqueue(ctx context.Context, p *backend.JobEnqueueParams) (
 		return nil, err
 	}
 	now := now(p.Now)
-	r := &enqueueReq{jobs: p.Jobs, values: make([][]any, len(p.Jobs)), res: make([]backend.EnqueueOutcome, len(p.Jobs))}
+	r := &enqueueReq{jobs: p.Jobs, values: make([]any, 0, enqueueArgs*len(p.Jobs)),
+		res: make([]backend.EnqueueOutcome, len(p.Jobs))}
 	for i, j := range p.Jobs {
-		v, err := enqueueValues(j, now)
-		if err != nil {
+		var err error
+		if r.values, err = appendEnqueueValues(r.values, j, now); err != nil {
 			return nil, fmt.Errorf("enqueue: job %d: %w", i, err)
 		}
-		r.values[i] = v
 	}
 	if len(p.Jobs) == 0 {
 		return &backend.JobEnqueueResult{Jobs: r.res}, nil
@@ -63,9 +63,16 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 	var newQueues []any
 	for qi, q := range queues {
 		ps := byQueue[q]
-		args := b.commonArgs(q, 12*len(ps))
-		for _, p := range ps {
-			args = append(args, p.req.values[p.i]...)
+		head := b.names(q).enqueueCall
+		args := append(make([]any, 0, len(head)+enqueueArgs*len(ps)), head...)
+		if len(queues) == 1 {
+			for _, r := range reqs { // every job in order: whole requests
+				args = append(args, r.values...)
+			}
+		} else {
+			for _, p := range ps {
+				args = append(args, p.req.values[enqueueArgs*p.i:enqueueArgs*(p.i+1)]...)
+			}
 		}
 		argsByQueue[qi] = args
 		if b.registerQueue(q) {
@@ -83,15 +90,14 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 	scripts := make([]*goredis.Cmd, len(queues))
 	var err error
 	if len(queues) == 1 && len(newQueues) == 0 {
-		scripts[0] = b.run(ctx, scriptEnqueue, queues[0], argsByQueue[0])
-		err = scripts[0].Err()
+		scripts[0], err = b.evalSha(ctx, argsByQueue[0])
 	} else {
 		_, err = b.pipeline(ctx, func(pipe goredis.Pipeliner) {
 			if len(newQueues) > 0 {
 				pipe.SAdd(ctx, b.k.queues(), newQueues...)
 			}
-			for qi, q := range queues {
-				scripts[qi] = scriptEnqueue.EvalSha(ctx, pipe, b.queueKeys(q), argsByQueue[qi]...)
+			for qi := range queues {
+				scripts[qi] = pipe.Do(ctx, argsByQueue[qi]...)
 			}
 		})
 	}
@@ -128,6 +134,23 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 			close(r.done)
 		}
 	}
+}
+
+// evalSha sends one prepared EVALSHA (a queueNames call head and its
+// ARGV): unlike goredis.Script.Run it takes the whole argument list as
+// built, so the keys and common arguments, boxed once per queue, are not
+// boxed and copied again per call. A server that lost its scripts
+// (NOSCRIPT: the script did not run) gets them all again and the call is
+// sent once more.
+func (b *Backend) evalSha(ctx context.Context, args []any) (*goredis.Cmd, error) {
+	cmd := b.rdb.Do(ctx, args...)
+	if isNoScript(cmd.Err()) {
+		if err := loadScripts(ctx, b.rdb); err != nil {
+			return cmd, err
+		}
+		cmd = b.rdb.Do(ctx, args...)
+	}
+	return cmd, cmd.Err()
 }
 
 // queueRefresh is how often a process re-adds a queue it enqueues to to the

@@ -398,3 +398,25 @@ func TestFaultDelayedLongerThanLease(t *testing.T) {
 	require.Equal(t, backend.StateCompleted, j.State)
 	require.Equal(t, 1, j.Attempt)
 }
+
+// A server that lost its scripts (SCRIPT FLUSH here; a restart without
+// persistence of the script cache likewise) answers the enqueue's prepared
+// EVALSHA with NOSCRIPT: the enqueue loads the scripts again and stores the
+// job, both on the single-call path and on the pipelined one (a queue not
+// yet registered, so its SADD rides along).
+func TestFaultEnqueueAfterScriptFlush(t *testing.T) {
+	t.Parallel()
+	srv := startPrivateRedis(t)
+	b, _ := openAt(t, srv.url())
+	ctx := t.Context()
+	enqueue(t, b, t0, insert("q")) // registers q: the next enqueue is one EVALSHA
+	for _, queue := range []string{"q", "fresh"} {
+		require.NoError(t, b.rdb.ScriptFlush(ctx).Err())
+		j := insert(queue)
+		out := enqueue(t, b, t0, j)
+		require.Equal(t, backend.EnqueueOutcome{ID: j.ID, State: backend.StateQueued}, out[0], queue)
+		got, err := b.JobGet(ctx, &backend.JobGetParams{ID: j.ID})
+		require.NoError(t, err, queue)
+		require.Equal(t, backend.StateQueued, got.State, queue)
+	}
+}

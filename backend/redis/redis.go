@@ -363,6 +363,10 @@ func anyNoScript(cmds []goredis.Cmder) bool {
 type queueNames struct {
 	keys                                 []string
 	jobPrefix, uniquePrefix, wakeChannel string
+	// enqueueCall is the start of the queue's enqueue call, boxed once:
+	// EVALSHA, the script's SHA, the key count, the keys and ARGV 1-3
+	// (see evalSha).
+	enqueueCall []any
 }
 
 func (b *Backend) names(queue string) *queueNames {
@@ -371,6 +375,11 @@ func (b *Backend) names(queue string) *queueNames {
 	}
 	n := &queueNames{keys: b.k.queueKeys(queue), jobPrefix: b.k.jobPrefix(queue),
 		uniquePrefix: b.k.uniquePrefix(queue), wakeChannel: b.k.wakeChannel(queue)}
+	n.enqueueCall = append(make([]any, 0, 3+len(n.keys)+3), "evalsha", scriptEnqueue.Hash(), len(n.keys))
+	for _, k := range n.keys {
+		n.enqueueCall = append(n.enqueueCall, k)
+	}
+	n.enqueueCall = append(n.enqueueCall, n.jobPrefix, n.uniquePrefix, n.wakeChannel)
 	b.nameCache.Store(queue, n)
 	return n
 }

@@ -109,11 +109,11 @@ func TestQueueRegistrationConfirmed(t *testing.T) {
 
 func newTestReq(t *testing.T, jobs ...*backend.JobInsert) *enqueueReq {
 	t.Helper()
-	r := &enqueueReq{jobs: jobs, values: make([][]any, len(jobs)), res: make([]backend.EnqueueOutcome, len(jobs))}
-	for i, j := range jobs {
-		v, err := enqueueValues(j, t0)
+	r := &enqueueReq{jobs: jobs, values: make([]any, 0, enqueueArgs*len(jobs)), res: make([]backend.EnqueueOutcome, len(jobs))}
+	for _, j := range jobs {
+		var err error
+		r.values, err = appendEnqueueValues(r.values, j, t0)
 		require.NoError(t, err)
-		r.values[i] = v
 	}
 	return r
 }
