@@ -283,15 +283,23 @@ func (c *Client) buildInsert(r EnqueueRequest, now time.Time) (*backend.JobInser
 		}
 		ins.UniqueKey = fmt.Sprintf("%s@%d", ins.UniqueKey, now.Truncate(o.UniqueWindow).Unix())
 	}
-	for _, t := range o.Tags {
-		if t == "" || len(t) > 100 {
-			return nil, fmt.Errorf("%w: tags must be 1 to 100 bytes, got %q", ErrInvalidJob, t)
-		}
+	if err := ValidateTags(o.Tags); err != nil {
+		return nil, err
 	}
 	if len(o.Meta) > 0 && !json.Valid(o.Meta) {
 		return nil, fmt.Errorf("%w: meta is not valid JSON", ErrInvalidJob)
 	}
 	return ins, nil
+}
+
+// ValidateTags checks job tags: each 1 to 100 bytes.
+func ValidateTags(tags []string) error {
+	for _, t := range tags {
+		if t == "" || len(t) > 100 {
+			return fmt.Errorf("%w: tags must be 1 to 100 bytes, got %q", ErrInvalidJob, t)
+		}
+	}
+	return nil
 }
 
 // ValidateKind checks a job kind: 1 to 200 bytes of letters, digits and

@@ -8,15 +8,24 @@
 // Interval, so changes apply without a restart.
 //
 // Exactly one job per (schedule, fire time), with any number of scheduler
-// replicas: each fire's enqueue carries the unique key
-// "schedule:NAME:FIRE_TIME" held in every job state, so a second replica's
-// enqueue of the same fire returns the first one's job; and each schedule's
-// state (last run, next run, last job) advances by compare-and-set on its
-// record, so a replica never walks back over fire times another one
-// handled. The state survives restarts with the backend. The job is
-// enqueued before the state is saved: a crash in between makes the next
-// pass fire the same time again, which the unique key absorbs (as long as
-// that job has not been pruned meanwhile).
+// replicas: a scheduler first claims a schedule's due fire times by
+// compare-and-set on its state (last run, next run, the claimed fires as
+// pending with the queue they go to) and enqueues them only if that write
+// won; then it clears them. A scheduler that dies in between leaves them
+// pending and the next pass (of any replica) enqueues them again, which the
+// fire's unique key ("schedule:NAME:FIRE_TIME", held in every job state)
+// absorbs as long as the first job has not been pruned. Each schedule's
+// state carries a generation set at its creation, so a replica holding a
+// copy of a schedule deleted and created again cannot write over the new
+// one. A job is enqueued with its fire time as run_at, so a replica whose
+// clock runs ahead never starts one early (keep clocks in sync all the
+// same: a replica far behind fires late, one far ahead claims early).
+//
+// Time zones: a schedule at fixed hours (its hour field is not "*") in a
+// zone with daylight saving time fires once in the hour repeated when
+// clocks go back (its key is the wall-clock time), as cron does; one at
+// every hour keeps both. A fire time inside the hour skipped when clocks go
+// forward does not exist and does not run.
 //
 // Fire times that passed while no scheduler ran, or while the schedule was
 // disabled, follow the schedule's Missed policy: skip (default: only fires

@@ -88,6 +88,10 @@ type wireSchedule struct {
 	scheduleFields
 	Enabled *bool           `json:"enabled,omitempty"`
 	Timeout json.RawMessage `json:"timeout,omitempty"`
+	// State and Version are what GET answers beside the definition; input
+	// may carry them back (a read-modify-write) and they are ignored.
+	State   json.RawMessage `json:"state,omitempty"`
+	Version json.RawMessage `json:"version,omitempty"`
 }
 
 // scheduleFields has Schedule's fields without its methods, so encoding
@@ -99,6 +103,7 @@ type scheduleFields Schedule
 func (s Schedule) MarshalJSON() ([]byte, error) {
 	enabled := !s.Disabled
 	w := wireSchedule{scheduleFields: scheduleFields(s), Enabled: &enabled}
+	w.State, w.Version = nil, nil
 	if s.Timeout != 0 {
 		w.Timeout, _ = json.Marshal(s.Timeout.String()) // a string always encodes
 	}
@@ -189,6 +194,12 @@ func (s *Schedule) Validate() error {
 	if len(s.Args) > 0 && !json.Valid(s.Args) {
 		return fmt.Errorf("%w: args are not valid JSON", ErrInvalid)
 	}
+	if len(s.Args) > conveyor.DefaultMaxArgsBytes {
+		return fmt.Errorf("%w: args are %d bytes, at most %d", ErrInvalid, len(s.Args), conveyor.DefaultMaxArgsBytes)
+	}
+	if err := conveyor.ValidateTags(s.Tags); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
 	if s.MaxAttempts < 0 || s.Timeout < 0 {
 		return fmt.Errorf("%w: max_attempts and timeout must not be negative", ErrInvalid)
 	}
@@ -234,12 +245,23 @@ func (s *Schedule) spec() (cron.Schedule, error) {
 	if tz == "" {
 		tz = "UTC"
 	}
+	if tz == "Local" {
+		return nil, fmt.Errorf("%w: timezone \"Local\" differs between machines: name the zone (e.g. Europe/Paris)", ErrInvalid)
+	}
 	if _, err := time.LoadLocation(tz); err != nil {
 		return nil, fmt.Errorf("%w: timezone %q: %v", ErrInvalid, s.Timezone, err)
 	}
 	sched, err := parser.Parse("CRON_TZ=" + tz + " " + expr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: cron %q: %v", ErrInvalid, s.Cron, err)
+	}
+	if rest, ok := strings.CutPrefix(expr, "@every "); ok {
+		// robfig rounds intervals to whole seconds (at least one); refuse
+		// what it would change rather than run something else.
+		d, err := time.ParseDuration(strings.TrimSpace(rest))
+		if err != nil || d < time.Second || d%time.Second != 0 {
+			return nil, fmt.Errorf("%w: cron %q: @every needs a whole number of seconds, at least 1s", ErrInvalid, s.Cron)
+		}
 	}
 	return sched, nil
 }
@@ -269,6 +291,16 @@ func (s *Schedule) overlap() Overlap {
 // State is what the schedulers remember of a schedule between fires. It is
 // stored beside the definition and survives restarts.
 type State struct {
+	// Generation is set when the schedule is created, so a replica holding
+	// an old copy cannot write over a schedule deleted and created again
+	// (whose record version starts over).
+	Generation string `json:"generation,omitempty"`
+	// Pending are fire times a scheduler claimed (by compare-and-set on
+	// this state) and is enqueueing, into PendingQueue; a pass that finds
+	// them set (the claimer died) enqueues them again, which their unique
+	// keys make harmless.
+	Pending      []time.Time `json:"pending,omitempty"`
+	PendingQueue string      `json:"pending_queue,omitempty"`
 	// Since is when the schedule was created: fire times before it never
 	// count.
 	Since time.Time `json:"since"`

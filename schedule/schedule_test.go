@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -403,10 +404,14 @@ func TestFailedEnqueueLeavesTheStateForTheNextPass(t *testing.T) {
 	f.clk.Advance(time.Minute)
 	_, err := broken.scheduler(t, Config{}).fire(ctx, mustGet(t, f.store, "f"))
 	require.ErrorContains(t, err, "backend down")
-	require.True(t, mustGet(t, f.store, "f").State.LastRun.IsZero(), "a failed fire is not recorded as run")
+	st := mustGet(t, f.store, "f").State
+	require.Equal(t, []time.Time{time.Date(2026, 1, 5, 10, 1, 0, 0, time.UTC)}, st.Pending, "the claimed fire stays pending")
 
-	f.scheduler(t, Config{}).pass(ctx) // the healthy scheduler fires it
+	f.scheduler(t, Config{}).pass(ctx) // the healthy scheduler enqueues it
 	require.Len(t, f.jobs(t, "f"), 1)
+	require.Empty(t, mustGet(t, f.store, "f").State.Pending)
+	f.scheduler(t, Config{}).pass(ctx)
+	require.Len(t, f.jobs(t, "f"), 1, "and only once")
 }
 
 func mustGet(t *testing.T, s *Store, name string) *Entry {
@@ -483,4 +488,108 @@ func TestDecode(t *testing.T) {
 		require.ErrorIs(t, err, ErrInvalid, in)
 		require.ErrorContains(t, err, want, in)
 	}
+}
+
+func TestDaylightSavingTime(t *testing.T) {
+	f := newFixture(t, nil)
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	f.clk.Set(time.Date(2025, 11, 1, 12, 0, 0, 0, time.UTC))
+	f.put(t, Schedule{Name: "late", Cron: "30 1 * * *", Timezone: "America/New_York", Kind: "late"})
+	f.put(t, Schedule{Name: "half-hourly", Cron: "0,30 * * * *", Timezone: "America/New_York", Kind: "hh"})
+	s := f.scheduler(t, Config{})
+	// Through the night clocks go back (2025-11-02 02:00 EDT -> 01:00 EST),
+	// a pass every 10 minutes.
+	for f.clk.Now().Before(time.Date(2025, 11, 2, 12, 0, 0, 0, time.UTC)) {
+		f.clk.Advance(10 * time.Minute)
+		s.pass(context.Background())
+	}
+	late := fireTimes(t, f.jobs(t, "late"))
+	require.Len(t, late, 1, "01:30 happens twice that night; a fixed-time schedule fires once: %v", late)
+	require.Equal(t, 1, late[0].In(ny).Hour())
+	// A schedule at every hour keeps both 01:00 and both 01:30.
+	var oneAM int
+	for _, ft := range fireTimes(t, f.jobs(t, "hh")) {
+		if ft.In(ny).Hour() == 1 {
+			oneAM++
+		}
+	}
+	require.Equal(t, 4, oneAM, "01:00 and 01:30, EDT and EST")
+}
+
+func TestStaleReplicaCannotRevertARecreatedSchedule(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	f.put(t, Schedule{Name: "x", Cron: "* * * * *", Kind: "old"})
+	stale := mustGet(t, f.store, "x")
+	require.NoError(t, f.store.Delete(ctx, "x"))
+	_, err := f.store.Create(ctx, Schedule{Name: "x", Cron: "0 3 * * *", Kind: "new"}, f.clk.Now())
+	require.NoError(t, err)
+	require.Equal(t, stale.Version, mustGet(t, f.store, "x").Version, "versions start over: only the generation tells them apart")
+	f.clk.Advance(time.Minute)
+	_, err = f.scheduler(t, Config{}).fire(ctx, stale)
+	require.NoError(t, err)
+	now := mustGet(t, f.store, "x")
+	require.Equal(t, "new", now.Kind)
+	require.Equal(t, "0 3 * * *", now.Cron)
+	require.Empty(t, f.jobs(t, "old"), "the stale copy lost its claim")
+}
+
+func TestQueueChangeDuringAFireEnqueuesOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	f.put(t, Schedule{Name: "q", Cron: "* * * * *", Kind: "q", Queue: "q1"})
+	stale := mustGet(t, f.store, "q")
+	f.put(t, Schedule{Name: "q", Cron: "* * * * *", Kind: "q", Queue: "q2"})
+	f.clk.Advance(time.Minute)
+	s := f.scheduler(t, Config{})
+	_, err := s.fire(ctx, stale) // loses its claim: the record changed
+	require.NoError(t, err)
+	s.pass(ctx)
+	jobs := f.jobs(t, "q")
+	require.Len(t, jobs, 1)
+	require.Equal(t, "q2", jobs[0].Queue)
+}
+
+func TestAFastClockDoesNotRunAFireEarly(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	f.put(t, Schedule{Name: "early", Cron: "* * * * *", Kind: "early"})
+	fast := clock.NewFake(t0.Add(10 * time.Minute)) // this replica's clock is 10 min ahead
+	cfg := Config{Clock: fast, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s, err := New(f.cl, cfg)
+	require.NoError(t, err)
+	s.pass(ctx)
+	jobs := f.jobs(t, "early")
+	require.Len(t, jobs, 1, "skip policy: only the fire within the grace")
+	require.Equal(t, conveyor.StateScheduled, jobs[0].State, "the job waits for its fire time on the client's clock")
+	require.Equal(t, t0.Add(10*time.Minute).Truncate(time.Minute), jobs[0].RunAt.UTC())
+}
+
+func TestValidateRefusesWhatCouldNeverFire(t *testing.T) {
+	ok := Schedule{Name: "n", Cron: "@daily", Kind: "k"}
+	for want, edit := range map[string]func(*Schedule){
+		"tags must be 1 to 100 bytes": func(s *Schedule) { s.Tags = []string{""} },
+		"args are 1048579 bytes":      func(s *Schedule) { s.Args = json.RawMessage(`"` + strings.Repeat("x", 1<<20+1) + `"`) },
+		`"Local" differs`:             func(s *Schedule) { s.Timezone = "Local" },
+		"whole number of seconds":     func(s *Schedule) { s.Cron = "@every 500ms" },
+	} {
+		s := ok
+		edit(&s)
+		err := s.Validate()
+		require.ErrorIs(t, err, ErrInvalid, want)
+		require.ErrorContains(t, err, want)
+	}
+	s := ok
+	s.Cron = "@every 90s"
+	require.NoError(t, s.Validate())
+}
+
+func TestDecodeAcceptsWhatGetAnswers(t *testing.T) {
+	e := Entry{Schedule: Schedule{Name: "a", Cron: "@daily", Kind: "k"}, State: State{Since: t0}, Version: 4}
+	data, err := json.Marshal(e)
+	require.NoError(t, err)
+	s, err := Decode(data)
+	require.NoError(t, err)
+	require.Equal(t, e.Schedule, s)
 }

@@ -12,6 +12,8 @@ import (
 	"conveyor"
 	"conveyor/backend"
 	"conveyor/internal/clock"
+
+	"github.com/robfig/cron/v3"
 )
 
 // Config configures a Scheduler. The zero value is valid.
@@ -174,8 +176,11 @@ func (s *Scheduler) pass(ctx context.Context) time.Duration {
 	return wait
 }
 
-// fire enqueues the jobs of e's due fire times under its policies and
-// advances its state. It returns e's next fire time.
+// fire handles e's due fire times under its policies. It claims them
+// first, by compare-and-set on e's state (recording them as pending with the
+// queue they go to), and enqueues them only if that write won: of several
+// replicas seeing the same fire, one enqueues it, whatever the backend's
+// unique-key scope. It returns e's next fire time.
 func (s *Scheduler) fire(ctx context.Context, e *Entry) (time.Time, error) {
 	if e.Disabled {
 		return time.Time{}, nil
@@ -183,6 +188,11 @@ func (s *Scheduler) fire(ctx context.Context, e *Entry) (time.Time, error) {
 	sched, err := e.spec()
 	if err != nil {
 		return time.Time{}, err
+	}
+	if len(e.State.Pending) > 0 {
+		// A claim whose enqueue did not finish (its scheduler died, or the
+		// backend failed): finish it.
+		return s.enqueuePending(ctx, e, sched)
 	}
 	now := s.cfg.Clock.Now()
 	due := dueTimes(sched, e.State, now)
@@ -202,9 +212,35 @@ func (s *Scheduler) fire(ctx context.Context, e *Entry) (time.Time, error) {
 			run = run[len(run)-1:] // earlier fires would overlap the latest one
 		}
 	}
+	if skipped := len(due) - len(run); skipped > 0 {
+		s.cfg.Logger.Info("scheduler: fire times skipped", "schedule", e.Name, "count", skipped, "policy", e.missed())
+	}
 	st := e.State
-	for _, at := range run {
-		res, err := s.client.Enqueue(ctx, e.Kind, e.args(), e.jobOptions(at, uniqueKey(e.Name, at)))
+	st.LastRun = due[len(due)-1]
+	st.NextRun = sched.Next(st.LastRun).UTC()
+	st.Pending, st.PendingQueue = run, e.Queue
+	claimed, err := s.store.saveState(ctx, e, st, now)
+	if errors.Is(err, backend.ErrConflict) || errors.Is(err, backend.ErrNotFound) {
+		// Another replica claimed these fires (or the schedule was changed
+		// or deleted meanwhile): the next pass reads it again.
+		return st.NextRun, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return s.enqueuePending(ctx, claimed, sched)
+}
+
+// enqueuePending enqueues e's pending fires and clears them. A failure
+// leaves them pending for the next pass; a repeat is absorbed by their
+// unique keys, which name the schedule and the fire time in the queue the
+// claim recorded.
+func (s *Scheduler) enqueuePending(ctx context.Context, e *Entry, sched cron.Schedule) (time.Time, error) {
+	st := e.State
+	for _, at := range st.Pending {
+		opts := e.jobOptions(at, fireKey(e.Name, sched, at))
+		opts.Queue = st.PendingQueue
+		res, err := s.client.Enqueue(ctx, e.Kind, e.args(), opts)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("enqueue for fire time %s: %w", at.Format(time.RFC3339), err)
 		}
@@ -213,16 +249,10 @@ func (s *Scheduler) fire(ctx context.Context, e *Entry) (time.Time, error) {
 			s.cfg.Logger.Info("scheduler: fired", "schedule", e.Name, "fire_time", at, "job", res.ID)
 		}
 	}
-	if skipped := len(due) - len(run); skipped > 0 {
-		s.cfg.Logger.Info("scheduler: fire times skipped", "schedule", e.Name, "count", skipped, "policy", e.missed())
-	}
-	st.LastRun = due[len(due)-1]
-	st.NextRun = sched.Next(st.LastRun).UTC()
-	err = s.store.saveState(ctx, e, st, now)
-	if errors.Is(err, backend.ErrConflict) {
-		// Another replica (or an API change) moved the record on; the next
-		// pass reads it again, and the unique keys absorb a repeat.
-		return st.NextRun, nil
+	st.Pending, st.PendingQueue = nil, ""
+	_, err := s.store.saveState(ctx, e, st, s.cfg.Clock.Now())
+	if errors.Is(err, backend.ErrConflict) || errors.Is(err, backend.ErrNotFound) {
+		return st.NextRun, nil // pending again for whoever reads it next: harmless
 	}
 	return st.NextRun, err
 }
@@ -297,7 +327,7 @@ func Trigger(ctx context.Context, client *conveyor.Client, name string) (*convey
 	for range 5 {
 		st := e.State
 		st.LastJobID = res.ID
-		err = store.saveState(ctx, e, st, time.Now())
+		_, err = store.saveState(ctx, e, st, time.Now())
 		if !errors.Is(err, backend.ErrConflict) {
 			break
 		}
@@ -311,8 +341,15 @@ func Trigger(ctx context.Context, client *conveyor.Client, name string) (*convey
 	return res, nil
 }
 
-// uniqueKey names one fire of one schedule.
-func uniqueKey(name string, at time.Time) string {
+// fireKey is the unique key of one fire of one schedule: its time in UTC,
+// or, for a schedule at fixed hours in a zone with daylight saving time,
+// its wall-clock time in that zone, so the hour repeated when clocks go
+// back fires once (as cron does).
+func fireKey(name string, sched cron.Schedule, at time.Time) string {
+	const allHours = 1<<24 - 1
+	if spec, ok := sched.(*cron.SpecSchedule); ok && spec.Hour&allHours != allHours && spec.Location != time.UTC {
+		return "schedule:" + name + ":" + at.In(spec.Location).Format("2006-01-02T15:04:05") + "[" + spec.Location.String() + "]"
+	}
 	return "schedule:" + name + ":" + at.UTC().Format(time.RFC3339Nano)
 }
 
@@ -334,6 +371,9 @@ func (s *Schedule) jobOptions(at time.Time, key string) *conveyor.EnqueueOptions
 	}
 	m, _ := json.Marshal(meta) // a map of strings and times always encodes
 	opts := &conveyor.EnqueueOptions{
+		// A fire claimed early (this scheduler's clock runs ahead of the
+		// workers') still waits for its time.
+		RunAt:       at,
 		Queue:       s.Queue,
 		Priority:    s.Priority,
 		MaxAttempts: s.MaxAttempts,

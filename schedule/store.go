@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"conveyor/backend"
+
+	"github.com/google/uuid"
 )
 
 // Namespace is the backend record namespace holding the schedules, one
@@ -97,7 +99,7 @@ func (s *Store) Put(ctx context.Context, def Schedule, now time.Time) (*Entry, e
 		case err == nil:
 			st, version = cur.State, cur.Version
 		case errors.Is(err, backend.ErrNotFound):
-			st = State{Since: now.UTC()}
+			st = State{Since: now.UTC(), Generation: newGeneration()}
 		default:
 			return nil, err
 		}
@@ -116,7 +118,7 @@ func (s *Store) Create(ctx context.Context, def Schedule, now time.Time) (*Entry
 	if err := def.Validate(); err != nil {
 		return nil, err
 	}
-	st := State{Since: now.UTC()}
+	st := State{Since: now.UTC(), Generation: newGeneration()}
 	st.NextRun = nextAfter(&def, st)
 	e, err := s.write(ctx, def, st, 0, now)
 	if errors.Is(err, backend.ErrConflict) {
@@ -135,12 +137,26 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	return nil
 }
 
-// saveState writes e's state if the record is still at e.Version; it
-// returns an error wrapping backend.ErrConflict otherwise.
-func (s *Store) saveState(ctx context.Context, e *Entry, st State, now time.Time) error {
-	_, err := s.write(ctx, e.Schedule, st, e.Version, now)
-	return err
+// saveState writes st as the state of the schedule e was read as, and
+// returns the stored entry. It fails with an error wrapping
+// backend.ErrConflict when the record changed since (another replica's
+// fire, an edit, or a delete and create again: the generation tells the
+// last apart, since versions start over), and with backend.ErrNotFound
+// when it was deleted. The definition written is the stored one.
+func (s *Store) saveState(ctx context.Context, e *Entry, st State, now time.Time) (*Entry, error) {
+	cur, err := s.Get(ctx, e.Name)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Version != e.Version || cur.State.Generation != e.State.Generation {
+		return nil, fmt.Errorf("schedule %q changed: %w", e.Name, backend.ErrConflict)
+	}
+	st.Generation = cur.State.Generation
+	return s.write(ctx, cur.Schedule, st, cur.Version, now)
 }
+
+// newGeneration names one life of a schedule (see State.Generation).
+func newGeneration() string { return uuid.NewString() }
 
 func (s *Store) write(ctx context.Context, def Schedule, st State, ifVersion int64, now time.Time) (*Entry, error) {
 	value, err := json.Marshal(record{Schedule: def, State: st})
