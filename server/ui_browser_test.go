@@ -280,6 +280,9 @@ func TestAdminUIBrowser(t *testing.T) {
 		tb.click(`#job-filters input[value="queued"]`)
 		tb.wait(`document.querySelectorAll("#job-results tr[data-id]").length === 4`)
 		require.Equal(t, 0, tb.count(`#job-results tr[data-state="completed"]`))
+		// A scheduled job says when it runs.
+		tb.click(`#job-filters input[value="scheduled"]`)
+		tb.waitText(`#job-results tr[data-id="`+s.scheduled+`"]`, "(in 59 min")
 
 		// 30 jobs in queue bulk: page 1 has 25, next has 5, prev has 25 again.
 		batch := make([]map[string]any, 30)

@@ -1,7 +1,7 @@
 // Jobs: filters (states, queue, kind, tag) kept in the hash, cursor
 // pagination (the API gives next cursors; previous pages come from the
 // cursors already seen), search by ID, auto-refresh.
-import { h, STATES, stateBadge, timeEl, table, text, num } from "./dom.js";
+import { h, STATES, stateBadge, timeEl, table, text, num, fmtRelative, refreshRelative } from "./dom.js";
 import { query, enc } from "./api.js";
 
 export const title = "Jobs";
@@ -136,7 +136,10 @@ export async function mount(view, route, ctx) {
     }
     if (!ctx.alive()) return;
     const js = page + JSON.stringify(body);
-    if (js === lastJSON) return; // nothing changed: keep the rows
+    if (js === lastJSON) {
+      refreshRelative(results); // nothing changed: keep the rows
+      return;
+    }
     lastJSON = js;
     next = body.next_cursor || "";
     prevBtn.disabled = page === 0;
@@ -152,7 +155,9 @@ export async function mount(view, route, ctx) {
             h("a", { href: "#/jobs/" + enc(j.id), class: "mono id", title: j.id }, h("span", { class: "id-full" }, j.id), h("span", { class: "id-short" }, "…" + j.id.slice(-8))),
             h("span", { class: "kind" }, j.kind),
             j.queue,
-            stateBadge(j.state),
+            j.state === "scheduled" || j.state === "retrying"
+              ? h("span", { class: "nowrap" }, stateBadge(j.state), h("span", { class: "muted small", title: j.run_at, dataset: { rel: j.run_at } }, " (" + fmtRelative(j.run_at) + ")"))
+              : stateBadge(j.state),
             { cls: "num", v: j.attempt + "/" + j.max_attempts },
             timeEl(j.enqueued_at),
             { cls: "num wide", v: text(j.duration) },
