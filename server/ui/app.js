@@ -143,9 +143,14 @@ function totals(qs) {
 async function pollQueues() {
   const body = await api("GET", "/api/v1/queues");
   state.queues = body.queues;
-  const t = totals(body.queues);
-  state.samples.push({ t: Date.now(), completed: t.completed, failed: t.failed });
-  if (state.samples.length > MAX_SAMPLES) state.samples.shift();
+  // Throughput samples at least a second apart: an extra poll right after
+  // an action would turn one finished job into a spike of jobs per second.
+  const last = state.samples[state.samples.length - 1];
+  if (!last || Date.now() - last.t >= 1000) {
+    const t = totals(body.queues);
+    state.samples.push({ t: Date.now(), completed: t.completed, failed: t.failed });
+    if (state.samples.length > MAX_SAMPLES) state.samples.shift();
+  }
   return body.queues;
 }
 
