@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"conveyor"
@@ -62,8 +63,8 @@ func (e *Event) Validate() error {
 	switch {
 	case e.SpecVersion != SpecVersion:
 		return fmt.Errorf("%w: specversion must be %q, got %q", ErrInvalid, SpecVersion, e.SpecVersion)
-	case e.ID == "" || len(e.ID) > 256:
-		return fmt.Errorf("%w: id must be 1-256 characters", ErrInvalid)
+	case e.ID == "" || len(e.ID) > 256 || strings.ContainsFunc(e.ID, func(r rune) bool { return r <= ' ' || r > '~' }):
+		return fmt.Errorf("%w: id must be 1-256 visible ASCII characters (it travels in a header)", ErrInvalid)
 	case e.Source == "" || len(e.Source) > 1024:
 		return fmt.Errorf("%w: source must be 1-1024 characters", ErrInvalid)
 	case e.Time.IsZero():
@@ -173,15 +174,54 @@ func FromJobEvent(je conveyor.JobEvent) (*Event, error) {
 }
 
 // WorkerHook returns a WorkerConfig.OnJobEvent that publishes each job
-// lifecycle event on bus; errors go to onErr (nil: dropped).
-func WorkerHook(bus Bus, onErr func(error)) func(conveyor.JobEvent) {
-	return func(je conveyor.JobEvent) {
-		ev, err := FromJobEvent(je)
-		if err == nil {
-			err = bus.Publish(context.Background(), ev)
+// lifecycle event on bus from a goroutine of its own, so subscribers (a
+// webhook dispatcher enqueueing deliveries, a slow stream) never hold up a
+// job's outcome: up to hookBuffer events wait, newer ones are dropped and
+// reported to onErr, as are publishing errors (onErr nil: dropped
+// silently). stop ends the goroutine after the events already queued.
+func WorkerHook(bus Bus, onErr func(error)) (hook func(conveyor.JobEvent), stop func()) {
+	q := make(chan conveyor.JobEvent, hookBuffer)
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		defer close(done)
+		for je := range q {
+			ev, err := FromJobEvent(je)
+			if err == nil {
+				err = bus.Publish(context.Background(), ev)
+			}
+			if err != nil && onErr != nil {
+				onErr(err)
+			}
 		}
-		if err != nil && onErr != nil {
-			onErr(err)
+	}()
+	var mu sync.RWMutex // hook's sends and stop's close never overlap
+	closed := false
+	hook = func(je conveyor.JobEvent) {
+		mu.RLock()
+		defer mu.RUnlock()
+		if closed {
+			return
+		}
+		select {
+		case q <- je:
+		default:
+			if onErr != nil {
+				onErr(fmt.Errorf("events: %d job events waiting, %s of job %s dropped", hookBuffer, je.Type, je.Job.ID))
+			}
 		}
 	}
+	stop = func() {
+		once.Do(func() {
+			mu.Lock()
+			closed = true
+			close(q)
+			mu.Unlock()
+		})
+		<-done
+	}
+	return hook, stop
 }
+
+// hookBuffer is how many job events wait for WorkerHook's publisher.
+const hookBuffer = 4096

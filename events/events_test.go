@@ -115,7 +115,9 @@ func TestWorkerHookPublishesLifecycle(t *testing.T) {
 		}
 		return json.RawMessage(`{"ok":true}`), nil
 	}), nil))
-	w, err := conveyor.NewWorker(b, ws, conveyor.WorkerConfig{OnJobEvent: WorkerHook(bus, func(err error) { t.Error(err) }), PollInterval: 10 * time.Millisecond})
+	hook, stopHook := WorkerHook(bus, func(err error) { t.Error(err) })
+	defer stopHook()
+	w, err := conveyor.NewWorker(b, ws, conveyor.WorkerConfig{OnJobEvent: hook, PollInterval: 10 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, w.Start(ctx))
 	defer w.Stop(ctx)
@@ -148,4 +150,40 @@ func TestWorkerHookPublishesLifecycle(t *testing.T) {
 	require.NoError(t, json.Unmarshal(last.Data, &d))
 	require.Equal(t, JobData{ID: res.ID, Kind: "flaky", Queue: "default", Attempt: 2, MaxAttempts: 25, Tags: []string{"t1"},
 		Result: json.RawMessage(`{"ok":true}`), DurationMS: d.DurationMS}, d)
+}
+
+func TestWorkerHookNeverBlocksTheWorker(t *testing.T) {
+	bus := NewMemory()
+	release := make(chan struct{})
+	_, err := bus.Subscribe("**", func(context.Context, *Event) { <-release })
+	require.NoError(t, err)
+	var dropped int
+	hook, stop := WorkerHook(bus, func(error) { dropped++ })
+	job := &conveyor.JobRecord{ID: "j", Kind: "k", Queue: "q"}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range hookBuffer + 10 { // the subscriber is stuck: the queue fills, then drops
+			hook(conveyor.JobEvent{Type: conveyor.EventJobStarted, Job: job})
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hook blocked on a stuck subscriber")
+	}
+	require.GreaterOrEqual(t, dropped, 9)
+	close(release)
+	stop()
+}
+
+func TestAPanickingSubscriberIsContained(t *testing.T) {
+	bus := NewMemory()
+	_, _ = bus.Subscribe("**", func(context.Context, *Event) { panic("boom") })
+	got := 0
+	_, _ = bus.Subscribe("**", func(context.Context, *Event) { got++ })
+	ev, _ := New("app", "doc.created", "", nil)
+	err := bus.Publish(context.Background(), ev)
+	require.ErrorContains(t, err, "a subscriber panicked on doc.created: boom")
+	require.Equal(t, 1, got, "the other subscriber still ran")
 }

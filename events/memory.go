@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 )
@@ -34,9 +35,24 @@ func (m *Memory) Publish(ctx context.Context, ev *Event) error {
 		}
 	}
 	m.mu.RUnlock()
+	var panicked error
 	for _, h := range hs {
-		h(ctx, ev)
+		if err := call(ctx, h, ev); err != nil && panicked == nil {
+			panicked = err
+		}
 	}
+	return panicked
+}
+
+// call runs one handler, turning a panic into an error so one bad
+// subscriber neither kills the publisher (a worker) nor starves the others.
+func call(ctx context.Context, h Handler, ev *Event) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("events: a subscriber panicked on %s: %v", ev.Type, v)
+		}
+	}()
+	h(ctx, ev)
 	return nil
 }
 

@@ -153,6 +153,11 @@ type Server struct {
 	met    *httpMetrics
 	promh  http.Handler
 
+	// streams ends with Stop: WebSocket streams are hijacked connections,
+	// which http.Server.Shutdown does not close.
+	streams    context.Context
+	endStreams context.CancelFunc
+
 	mu   sync.Mutex
 	srv  *http.Server
 	ln   net.Listener
@@ -177,6 +182,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, auth: a, csrf: csrf, client: cfg.Client}
+	s.streams, s.endStreams = context.WithCancel(context.Background())
 	if cfg.Registerer != nil {
 		if s.met, err = newHTTPMetrics(cfg.Registerer); err != nil {
 			return nil, fmt.Errorf("server metrics: %w", err)
@@ -250,6 +256,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	srv, done := s.srv, s.done
 	s.mu.Unlock()
+	s.endStreams()
 	if srv == nil {
 		return nil
 	}

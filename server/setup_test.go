@@ -49,6 +49,7 @@ type bundle struct {
 	url     string
 	backend backend.Backend
 	client  *conveyor.Client
+	srv     *server.Server
 	reg     *prometheus.Registry
 	router  routers.Router
 	// validated counts answers checked against the OpenAPI document.
@@ -88,7 +89,7 @@ func setup(t *testing.T, opts ...func(*setupOpts)) *bundle {
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &bundle{t: t, url: hs.URL, backend: b, client: c, reg: reg, router: openAPIRouter(t)}
+	return &bundle{t: t, url: hs.URL, backend: b, client: c, srv: srv, reg: reg, router: openAPIRouter(t)}
 }
 
 // openAPIRouter loads and validates the served document once per test.

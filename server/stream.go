@@ -86,6 +86,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-s.streams.Done():
+			c.Close(websocket.StatusGoingAway, "server stopping")
+			return nil
 		case <-overflow:
 			c.Close(websocket.StatusPolicyViolation, "client too slow: events were dropped")
 			return nil

@@ -144,3 +144,19 @@ func TestStreamShowsOtherProcessesEvents(t *testing.T) {
 	want := publish(t, elsewhere, "doc.created")
 	require.Equal(t, want.ID, readEvent(t, c).ID)
 }
+
+// TestStopEndsStreams: Stop closes open streams (1001) rather than leaving
+// hijacked connections behind.
+func TestStopEndsStreams(t *testing.T) {
+	t.Parallel()
+	bus := events.NewMemory()
+	b := setup(t, func(o *setupOpts) { o.events = bus })
+	c, _, err := dialStream(t, b, "", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + readToken}}})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	require.NoError(t, b.srv.Stop(t.Context()))
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, _, err = c.Read(ctx)
+	require.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(err), "%v", err)
+}

@@ -18,13 +18,10 @@ type WebhookListView struct {
 
 func (s *Server) webhooks() *webhook.Store { return webhook.NewStore(s.client.Backend()) }
 
-// masked returns a copy of sub whose secret is shown only in part: the whole
-// secret is given once, in the answer to its creation.
-func masked(sub *webhook.Subscription) *webhook.Subscription {
-	c := *sub
-	c.Secret = webhook.MaskSecret(sub.Secret)
-	return &c
-}
+// masked is what the API shows of a subscription: the whole secret is
+// given once, in the answer to its creation; header values never (read
+// tokens must not learn the receiver's credentials).
+func masked(sub *webhook.Subscription) *webhook.Subscription { return sub.Redacted() }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	subs, err := s.webhooks().List(r.Context())
@@ -122,9 +119,6 @@ func decodeWebhook(r *http.Request) (webhook.Subscription, error) {
 	if err != nil {
 		return sub, webhookErr(err)
 	}
-	if strings.Contains(sub.Secret, "…") {
-		sub.Secret = "" // a masked secret sent back unchanged keeps the stored one
-	}
 	return sub, nil
 }
 
@@ -146,6 +140,10 @@ type EventRequest struct {
 	Data    json.RawMessage `json:"data,omitempty"`
 }
 
+// maxEventData bounds an event's data, well below a job's args limit (a
+// delivery job's args carry the whole event).
+const maxEventData = 512 << 10
+
 // EventView answers POST /api/v1/events.
 type EventView struct {
 	ID string `json:"id"`
@@ -164,6 +162,11 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	var req EventRequest
 	if err := decodeJSON(data, &req); err != nil {
 		return err
+	}
+	if len(req.Data) > maxEventData {
+		// Its webhook deliveries (jobs whose args hold the event) could not
+		// be stored: refuse it rather than accept and drop them.
+		return errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "event data is %d bytes, at most %d", len(req.Data), maxEventData)
 	}
 	if strings.HasPrefix(req.Type, "conveyor.") {
 		return errorf(http.StatusBadRequest, CodeInvalidEvent, "type %q: the conveyor.* types are reserved for conveyor itself", req.Type)

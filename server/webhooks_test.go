@@ -28,12 +28,15 @@ func TestWebhooksCRUD(t *testing.T) {
 	require.True(t, strings.HasPrefix(created.Secret, "whsec_"))
 	require.Equal(t, "/api/v1/webhooks/"+created.ID, r.header.Get("Location"))
 
-	// Elsewhere the secret is masked; sending it back masked keeps it.
-	r = b.do("GET", "/api/v1/webhooks/"+created.ID, nil)
+	// Elsewhere the secret and header values are masked (a read token must
+	// not learn the receiver's credentials); sending them back masked keeps them.
+	r = b.doAs(readToken, "GET", "/api/v1/webhooks/"+created.ID, nil)
 	require.Equal(t, http.StatusOK, r.status)
+	require.NotContains(t, string(r.body), "ops")
 	var got webhook.Subscription
 	r.decode(t, &got)
 	require.Equal(t, webhook.MaskSecret(created.Secret), got.Secret)
+	require.Equal(t, map[string]string{"X-Team": webhook.Masked}, got.Headers)
 	got.URL = "https://example.org/hook"
 	got.Disabled = true
 	r = b.do("PUT", "/api/v1/webhooks/"+created.ID, got)
@@ -41,6 +44,7 @@ func TestWebhooksCRUD(t *testing.T) {
 	stored, err := webhook.NewStore(b.backend).Get(context.Background(), created.ID)
 	require.NoError(t, err)
 	require.Equal(t, created.Secret, stored.Secret)
+	require.Equal(t, map[string]string{"X-Team": "ops"}, stored.Headers)
 	require.Equal(t, "https://example.org/hook", stored.URL)
 	require.True(t, stored.Disabled)
 
@@ -121,6 +125,7 @@ func TestPostEventDispatchesToWebhooks(t *testing.T) {
 	require.Equal(t, ev.ID, args.Event.ID)
 
 	requireErr(t, b.do("POST", "/api/v1/events", `{"type":"conveyor.job.failed"}`), 400, server.CodeInvalidEvent, "reserved")
+	requireErr(t, b.do("POST", "/api/v1/events", `{"type":"doc.x","data":"`+strings.Repeat("x", 600<<10)+`"}`), 413, server.CodeTooLarge, "event data")
 	requireErr(t, b.do("POST", "/api/v1/events", `{"type":"bad type"}`), 400, server.CodeInvalidEvent, "dot-separated")
 	requireErr(t, b.do("POST", "/api/v1/events", `{"type":"doc.x","data":`), 400, server.CodeInvalidJSON)
 	requireErr(t, b.doAs(readToken, "POST", "/api/v1/events", `{"type":"doc.x"}`), 403, server.CodeForbidden)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -141,6 +142,11 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b:1::/48"),
 	netip.MustParsePrefix("2001:db8::/32"),
 	netip.MustParsePrefix("2002::/16"), // 6to4 embeds any IPv4 address
+	netip.MustParsePrefix("::/96"),     // IPv4-compatible (deprecated): ::127.0.0.1
+	netip.MustParsePrefix("::ffff:0:0:0/96"),
+	netip.MustParsePrefix("100::/64"),  // discard
+	netip.MustParsePrefix("fec0::/10"), // site-local (deprecated)
+	netip.MustParsePrefix("3fff::/20"), // documentation (RFC 9637)
 }
 
 // Public reports whether ip is a public unicast address: not loopback,
@@ -181,7 +187,8 @@ func (d *deliverer) deliver(ctx context.Context, job *conveyor.Job[DeliveryArgs]
 	if err != nil {
 		return nil, conveyor.NoRetry(err)
 	}
-	sig, err := Sign(sub.Secret, a.Event.ID, d.cfg.Clock.Now(), body)
+	ts := d.cfg.Clock.Now() // one instant for the signature and its header
+	sig, err := Sign(sub.Secret, a.Event.ID, ts, body)
 	if err != nil {
 		return nil, conveyor.NoRetry(err)
 	}
@@ -195,17 +202,23 @@ func (d *deliverer) deliver(ctx context.Context, job *conveyor.Job[DeliveryArgs]
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "conveyor-webhook/1")
 	req.Header.Set(HeaderID, a.Event.ID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(d.cfg.Clock.Now().Unix(), 10))
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(HeaderSignature, sig)
 
 	start := time.Now()
 	res, err := d.hc.Do(req)
 	took := time.Since(start)
 	if err != nil {
-		if errors.Is(err, errRefused) {
-			return nil, conveyor.NoRetry(fmt.Errorf("%s %s: %w", sub.method(), sub.URL, err))
+		// Not err's text alone: *url.Error quotes the whole URL, whose query
+		// may carry a token, and attempt errors are shown to read tokens.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
 		}
-		return nil, fmt.Errorf("%s %s after %s: %w", sub.method(), sub.URL, took.Round(time.Millisecond), err)
+		if errors.Is(err, errRefused) {
+			return nil, conveyor.NoRetry(fmt.Errorf("%s %s: %w", sub.method(), redactURL(sub.URL), err))
+		}
+		return nil, fmt.Errorf("%s %s after %s: %w", sub.method(), redactURL(sub.URL), took.Round(time.Millisecond), err)
 	}
 	defer res.Body.Close()
 	excerpt := readExcerpt(res.Body)
@@ -219,13 +232,13 @@ func (d *deliverer) deliver(ctx context.Context, job *conveyor.Job[DeliveryArgs]
 		if err := d.store.disable(ctx, sub.ID, reason, d.cfg.Clock.Now()); err != nil {
 			return nil, fmt.Errorf("%w (disabling the webhook failed: %v)", failure, err)
 		}
-		d.cfg.Logger.Warn("webhook disabled", "webhook", sub.ID, "url", sub.URL, "reason", reason)
+		d.cfg.Logger.Warn("webhook disabled", "webhook", sub.ID, "url", redactURL(sub.URL), "reason", reason)
 		return nil, conveyor.Cancel(fmt.Errorf("%w; webhook disabled", failure))
 	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
-		if after, ok := retryAfter(res.Header.Get("Retry-After"), d.cfg.Clock.Now()); ok {
-			return nil, fmt.Errorf("%w: %w", failure, conveyor.RetryAfter(min(after, d.cfg.MaxRetryAfter)))
+		if after, ok := retryAfter(res.Header.Get("Retry-After"), d.cfg.Clock.Now(), d.cfg.MaxRetryAfter); ok {
+			return nil, fmt.Errorf("%w: %w", failure, conveyor.RetryAfter(after))
 		}
-		return nil, failure
+		return nil, failure // the retry policy's backoff
 	case res.StatusCode >= 300 && res.StatusCode < 400:
 		return nil, conveyor.NoRetry(fmt.Errorf("%w (redirect to %q not followed)", failure, res.Header.Get("Location")))
 	}
@@ -247,16 +260,28 @@ func orNone(s string) string {
 	return s
 }
 
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+// retryAfter reads a Retry-After header (seconds or an HTTP date), capped
+// at limit. A delay of zero or in the past, or a bad value, is not a
+// delay: the retry policy's backoff applies instead, so a receiver cannot
+// make its deliveries burn their attempts at once.
+func retryAfter(v string, now time.Time, limit time.Duration) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0, false
+		}
+		d = time.Duration(min(secs, int64(limit/time.Second)+1)) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	} else {
+		return 0, false
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+	if d <= 0 {
+		return 0, false
 	}
-	return 0, false
+	return min(d, limit), true
 }

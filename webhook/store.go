@@ -77,16 +77,22 @@ func (st *Store) List(ctx context.Context) ([]*Subscription, error) {
 	return out, nil
 }
 
-// Update replaces the subscription of s.ID (an empty Secret keeps the
-// stored one; enabling it again clears DisabledReason).
+// Update replaces the subscription of s.ID (an empty or masked Secret, and
+// header values equal to Masked, keep the stored ones; enabling it again
+// clears DisabledReason).
 func (st *Store) Update(ctx context.Context, s Subscription, now time.Time) (*Subscription, error) {
 	for {
 		cur, version, err := st.get(ctx, s.ID)
 		if err != nil {
 			return nil, err
 		}
-		if s.Secret == "" {
+		if s.Secret == "" || s.Secret == MaskSecret(cur.Secret) {
 			s.Secret = cur.Secret
+		}
+		for name, v := range s.Headers {
+			if v == Masked {
+				s.Headers[name] = cur.Headers[name] // sent back as shown: kept
+			}
 		}
 		if !s.Disabled {
 			s.DisabledReason = ""

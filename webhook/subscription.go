@@ -113,7 +113,7 @@ func (s *Subscription) Validate() error {
 	}
 	for name, v := range s.Headers {
 		canon := http.CanonicalHeaderKey(name)
-		if name == "" || strings.ContainsAny(name, " \t\r\n:") || strings.ContainsAny(v, "\r\n") {
+		if !validHeaderName(name) || strings.ContainsAny(v, "\r\n\x00") {
 			return fmt.Errorf("%w: header %q is not a valid header", ErrInvalid, name)
 		}
 		if canon == "Host" || strings.HasPrefix(canon, "Content-") || strings.HasPrefix(canon, "Webhook-") {
@@ -162,6 +162,33 @@ func NewSecret() string {
 	return secretPrefix + base64.StdEncoding.EncodeToString(b)
 }
 
+// Masked stands for a header value in listings (see Redacted).
+const Masked = "…"
+
+// Redacted returns a copy of s to show to people: the secret shortened
+// (MaskSecret), header values (which may carry the receiver's credentials)
+// replaced by Masked. Update keeps the stored values when they come back so.
+func (s *Subscription) Redacted() *Subscription {
+	c := *s
+	c.Secret = MaskSecret(s.Secret)
+	if len(s.Headers) > 0 {
+		c.Headers = make(map[string]string, len(s.Headers))
+		for k := range s.Headers {
+			c.Headers[k] = Masked
+		}
+	}
+	return &c
+}
+
+// redactURL is u without its query and fragment (which may carry tokens),
+// for errors and logs.
+func redactURL(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
+}
+
 // MaskSecret shows only the start of a secret, for listings.
 func MaskSecret(secret string) string {
 	if len(secret) <= len(secretPrefix)+4 {
@@ -183,4 +210,17 @@ func secretKey(secret string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: secret must be %q and base64 of 24 to 64 bytes", ErrInvalid, secretPrefix)
 	}
 	return key, nil
+}
+
+// validHeaderName reports an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return false
+		}
+	}
+	return true
 }

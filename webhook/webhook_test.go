@@ -75,7 +75,8 @@ func TestValidate(t *testing.T) {
 
 func TestPublic(t *testing.T) {
 	for _, a := range []string{"127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-		"100.64.0.1", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "64:ff9b::a00:1", "224.0.0.1", "255.255.255.255"} {
+		"100.64.0.1", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "64:ff9b::a00:1", "224.0.0.1", "255.255.255.255",
+		"::127.0.0.1", "::10.0.0.1", "::ffff:0:7f00:1", "fec0::1", "3fff::1", "100::1"} {
 		require.False(t, Public(netip.MustParseAddr(a)), a)
 	}
 	for _, a := range []string{"8.8.8.8", "1.1.1.1", "2606:4700::1111"} {
@@ -153,8 +154,9 @@ func newRig(t *testing.T, allowLoopback bool) *rig {
 	require.NoError(t, ws.Handle("doomed", conveyor.HandlerFunc(func(context.Context, *conveyor.JobRecord) (json.RawMessage, error) {
 		return nil, conveyor.NoRetry(errString("boom"))
 	}), nil))
-	w, err := conveyor.NewWorker(b, ws, conveyor.WorkerConfig{PollInterval: 20 * time.Millisecond,
-		OnJobEvent: events.WorkerHook(bus, func(err error) { t.Error(err) })})
+	hook, stopHook := events.WorkerHook(bus, func(err error) { t.Error(err) })
+	t.Cleanup(stopHook)
+	w, err := conveyor.NewWorker(b, ws, conveyor.WorkerConfig{PollInterval: 20 * time.Millisecond, OnJobEvent: hook})
 	require.NoError(t, err)
 	require.NoError(t, w.Start(ctx))
 	t.Cleanup(func() { _ = w.Stop(ctx) })
@@ -285,7 +287,7 @@ func TestAnswers(t *testing.T) {
 	}
 
 	// 503 with Retry-After: retried after it, then 200 completes.
-	rec.answers = []func(http.ResponseWriter){answer(503, "Retry-After", "0", "busy, try later")}
+	rec.answers = []func(http.ResponseWriter){answer(503, "Retry-After", "1", "busy, try later")}
 	publish()
 	j := r.deliveries(t, 1)[0]
 	require.Equal(t, conveyor.StateCompleted, j.State)
@@ -317,26 +319,103 @@ func TestAnswers(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, got.Disabled)
 	require.Contains(t, got.DisabledReason, "410 Gone")
-	before := rec.count()
-	publish()
-	time.Sleep(100 * time.Millisecond)
-	require.Equal(t, before, rec.count())
-
-	// Enabled again, then deleted while a delivery waits: it is cancelled.
-	got.Disabled = false
-	_, err = store.Update(context.Background(), *got, time.Now())
-	require.NoError(t, err)
 	ev, _ := events.New("app", "doc.created", "", nil)
-	_, err = r.disp.Dispatch(context.Background(), ev) // queued…
+	out, err := r.disp.Dispatch(context.Background(), ev)
 	require.NoError(t, err)
-	require.NoError(t, store.Delete(context.Background(), sub.ID)) // …and the subscription is gone
-	final := r.deliveries(t, 5)[4]
-	if final.State == conveyor.StateCancelled {
-		require.Contains(t, final.Errors[len(final.Errors)-1].Message, "was deleted")
-	} else {
-		// The worker may have delivered it before the delete landed.
-		require.Equal(t, conveyor.StateCompleted, final.State)
+	require.Empty(t, out, "a disabled subscription gets no delivery")
+}
+
+// TestDeliveryOfADeletedSubscriptionIsCancelled queues a delivery on a
+// queue no worker serves yet, deletes the subscription, then lets a worker
+// take the delivery.
+func TestDeliveryOfADeletedSubscriptionIsCancelled(t *testing.T) {
+	r := newRig(t, true)
+	rec := newReceiver(t)
+	sub := r.subscribe(t, Subscription{Events: []string{"doc.*"}, URL: rec.URL})
+	parked := NewDispatcher(r.cl, DispatcherConfig{Queue: "parked"})
+	ev, _ := events.New("app", "doc.created", "", nil)
+	out, err := parked.Dispatch(context.Background(), ev)
+	require.NoError(t, err)
+	require.Len(t, out, 1)
+	require.NoError(t, NewStore(r.b).Delete(context.Background(), sub.ID))
+
+	ws := conveyor.NewWorkers()
+	require.NoError(t, Register(ws, r.b, Config{AllowNets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}))
+	w, err := conveyor.NewWorker(r.b, ws, conveyor.WorkerConfig{Queues: map[string]int{"parked": 1}, PollInterval: 20 * time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, w.Start(context.Background()))
+	defer w.Stop(context.Background())
+	j := r.deliveries(t, 1)[0]
+	require.Equal(t, conveyor.StateCancelled, j.State)
+	require.Contains(t, j.Errors[len(j.Errors)-1].Message, "was deleted")
+	require.Zero(t, rec.count())
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"120":                           2 * time.Minute,
+		"9223372037":                    time.Hour, // would overflow: capped
+		"Thu, 01 Jan 2026 00:00:30 GMT": 30 * time.Second,
+	} {
+		d, ok := retryAfter(v, now, time.Hour)
+		require.True(t, ok, v)
+		require.Equal(t, want, d, v)
 	}
+	for _, v := range []string{"", "0", "-5", "soon", "Wed, 31 Dec 2025 23:00:00 GMT"} {
+		_, ok := retryAfter(v, now, time.Hour)
+		require.False(t, ok, "%q means the retry policy's backoff", v)
+	}
+}
+
+// steppingClock moves a second forward at every reading.
+type steppingClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *steppingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
+
+// TestSignatureAndTimestampAgree: the header carries the instant that was
+// signed, even when the clock moves between readings.
+func TestSignatureAndTimestampAgree(t *testing.T) {
+	ctx := context.Background()
+	b, err := memory.New(ctx, memory.Config{})
+	require.NoError(t, err)
+	defer b.Close()
+	cl, _ := conveyor.NewClient(b, conveyor.ClientConfig{})
+	rec := newReceiver(t)
+	sub, err := NewStore(b).Create(ctx, Subscription{Events: []string{"*"}, URL: rec.URL}, time.Now())
+	require.NoError(t, err)
+	ws := conveyor.NewWorkers()
+	require.NoError(t, Register(ws, b, Config{AllowNets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Clock: &steppingClock{t: time.Now()}}))
+	ev, _ := events.New("app", "doc.created", "", nil)
+	_, err = NewDispatcher(cl, DispatcherConfig{}).Dispatch(ctx, ev)
+	require.NoError(t, err)
+	res, err := cl.List(ctx, &conveyor.ListParams{Kind: Kind})
+	require.NoError(t, err)
+	_, err = ws.RunNow(ctx, Kind, res.Jobs[0].Args)
+	require.NoError(t, err)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.Len(t, rec.got, 1)
+	require.NoError(t, Verify(sub.Secret, rec.got[0].Header, rec.bodies[0], time.Now(), time.Minute))
+}
+
+func TestErrorsDoNotShowTheURLsQuery(t *testing.T) {
+	r := newRig(t, false)
+	r.subscribe(t, Subscription{Events: []string{"doc.*"}, URL: "http://127.0.0.1:1/hook?token=SEKRET"})
+	ev, _ := events.New("app", "doc.created", "", nil)
+	require.NoError(t, r.bus.Publish(context.Background(), ev))
+	j := r.deliveries(t, 1)[0]
+	require.Equal(t, conveyor.StateFailed, j.State)
+	require.Contains(t, j.Errors[0].Message, "http://127.0.0.1:1/hook?…")
+	require.NotContains(t, j.Errors[0].Message, "SEKRET")
 }
 
 func TestStore(t *testing.T) {

@@ -278,8 +278,9 @@ func (g *globals) runServices(ctx context.Context, o *runOptions) error {
 		if err := webhook.Register(ws, b, webhook.Config{AllowNets: hookAllow, Logger: log}); err != nil {
 			return err
 		}
-		cfg := conveyor.WorkerConfig{Queues: queues, Logger: log, Registerer: reg, ShutdownGrace: o.grace,
-			OnJobEvent: events.WorkerHook(bus, func(err error) { log.Warn("publishing a job event failed", "err", err) })}
+		hook, stopHook := events.WorkerHook(bus, func(err error) { log.Warn("publishing a job event failed", "err", err) })
+		defer stopHook()
+		cfg := conveyor.WorkerConfig{Queues: queues, Logger: log, Registerer: reg, ShutdownGrace: o.grace, OnJobEvent: hook}
 		if o.dev {
 			// Progress of demo.report shows up within a second.
 			cfg.HeartbeatInterval = time.Second

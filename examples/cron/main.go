@@ -107,8 +107,9 @@ func run(url string, runs int, out io.Writer) error {
 	if err := webhook.Register(ws, b, webhook.Config{AllowNets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Logger: log}); err != nil {
 		return err
 	}
-	w, err := conveyor.NewWorker(b, ws, conveyor.WorkerConfig{Logger: log, PollInterval: 50 * time.Millisecond,
-		OnJobEvent: events.WorkerHook(bus, nil)})
+	hook, stopHook := events.WorkerHook(bus, nil)
+	defer stopHook()
+	w, err := conveyor.NewWorker(b, ws, conveyor.WorkerConfig{Logger: log, PollInterval: 50 * time.Millisecond, OnJobEvent: hook})
 	if err != nil {
 		return err
 	}
