@@ -107,25 +107,16 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 	}
 	b.confirmQueues(newQueues)
 	for qi, q := range queues {
-		vals, err := scripts[qi].Slice()
 		ps := byQueue[q]
-		if err == nil && len(vals) != 2*len(ps) {
-			err = fmt.Errorf("script returned %d values for %d jobs", len(vals), len(ps))
-		}
+		outs, err := enqueueOutcomes(scripts[qi], len(ps), func(n int) string { return ps[n].req.jobs[ps[n].i].ID })
 		if err != nil {
 			fail(fmt.Errorf("enqueue: %w", err))
 			return
 		}
 		ids := make([]string, len(ps))
 		for n, p := range ps {
-			state, _ := vals[2*n].(string)
-			holder, _ := vals[2*n+1].(string)
-			out := backend.EnqueueOutcome{ID: p.req.jobs[p.i].ID, State: backend.JobState(state)}
-			if holder != "" {
-				out.ID, out.Duplicate = holder, true
-			}
-			ids[n] = out.ID // the holder is in the same queue
-			p.req.res[p.i] = out
+			p.req.res[p.i] = outs[n]
+			ids[n] = outs[n].ID // a holder is in the same queue
 		}
 		b.idQueue.putAll(q, ids)
 	}
@@ -134,6 +125,41 @@ func (b *Backend) enqueueGroup(ctx context.Context, reqs []*enqueueReq) {
 			close(r.done)
 		}
 	}
+}
+
+// enqueueOutcomes decodes enqueue.lua's reply for n jobs; id(i) is the
+// ID job i was sent with.
+func enqueueOutcomes(cmd *goredis.Cmd, n int, id func(int) string) ([]backend.EnqueueOutcome, error) {
+	vals, err := cmd.Slice()
+	if err != nil {
+		return nil, err
+	}
+	var codes string
+	if len(vals) > 0 {
+		codes, _ = vals[0].(string)
+	}
+	if len(codes) != n {
+		return nil, fmt.Errorf("script returned %d outcomes for %d jobs", len(codes), n)
+	}
+	outs := make([]backend.EnqueueOutcome, n)
+	held := vals[1:]
+	for i := range outs {
+		switch codes[i] {
+		case 'q':
+			outs[i] = backend.EnqueueOutcome{ID: id(i), State: backend.StateQueued}
+		case 's':
+			outs[i] = backend.EnqueueOutcome{ID: id(i), State: backend.StateScheduled}
+		default: // 'd': the state and ID of the job holding its place
+			if len(held) < 2 {
+				return nil, fmt.Errorf("script returned too few holders for %d jobs", n)
+			}
+			state, _ := held[0].(string)
+			holder, _ := held[1].(string)
+			held = held[2:]
+			outs[i] = backend.EnqueueOutcome{ID: holder, State: backend.JobState(state), Duplicate: true}
+		}
+	}
+	return outs, nil
 }
 
 // evalSha sends one prepared EVALSHA (a queueNames call head and its

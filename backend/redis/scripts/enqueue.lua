@@ -17,12 +17,17 @@
 --   server's hash-max-listpack-value (64 bytes by default): the hash is
 --   then a compact listpack, which made claims and finishes a third
 --   cheaper for the server than the hashtable one long framed value forced.
--- Returns: 2 values per job: state of the job named, and the holder's ID when
---   the job was not stored ('' when it was). A job whose ID already exists is
---   not stored again (a replayed enqueue) and names itself.
+-- Returns: a string of one letter per job, q (stored, queued), s (stored,
+--   scheduled) or d (not stored), then for each d job in order the state and
+--   the ID of the job holding its place: the holder of its unique key, or
+--   the job itself when its ID already exists (a replayed enqueue). One
+--   string rather than two values per job: each reply element cost the
+--   server a conversion and the client an allocation.
 local jp, up, chan = ARGV[1], ARGV[2], ARGV[3]
-local out = {}
-local ready, scheduled, ids = {}, {}, {}
+-- Lists are filled through counters: Lua 5.1's # operator searches for the
+-- table's border on every use.
+local codes, nc, out, no = {}, 0, { '' }, 1
+local ready, scheduled, ids, nr, ns, ni = {}, {}, {}, 0, 0, 0
 -- Which IDs the queue holds already, with one ZMSCORE on its ID index
 -- rather than one HGET per job: every job of the queue is in the index
 -- (enqueue adds it in the same script, delete, prune and purge remove it
@@ -30,12 +35,13 @@ local ready, scheduled, ids = {}, {}, {}
 -- copy of an ID in one batch is a replay of the first.
 local known = {}
 do
-  local idlist = {}
+  local idlist, n = {}, 0
   for i = 4, #ARGV, 12 do
-    idlist[#idlist + 1] = ARGV[i]
+    n = n + 1
+    idlist[n] = ARGV[i]
   end
-  for c = 1, #idlist, 1000 do
-    local part = redis.call('ZMSCORE', KEYS[9], unpack(idlist, c, math.min(c + 999, #idlist)))
+  for c = 1, n, 1000 do
+    local part = redis.call('ZMSCORE', KEYS[9], unpack(idlist, c, math.min(c + 999, n)))
     for j = 1, #part do
       if part[j] then
         known[idlist[c + j - 1]] = true
@@ -77,23 +83,26 @@ for i = 4, #ARGV, 12 do
     end
   end
   if holder then
-    out[#out + 1] = holder_state
-    out[#out + 1] = holder
+    nc = nc + 1
+    codes[nc] = 'd'
+    out[no + 1], out[no + 2], no = holder_state, holder, no + 2
   else
-    local state
+    local state, code
     -- A job's member carries its claim body (head ~= '') after a NUL
-    -- byte: claim.lua reads it instead of the job hash (see doc.go).
+    -- byte: claim.lua reads it instead of the job hash (see doc.go). Each
+    -- member is built by one concatenation (one new string, copied once).
     local head = ARGV[i + 11]
-    local body = ''
-    if head ~= '' then
-      body = '\0' .. head .. data .. args .. meta
-    end
     if ARGV[i + 10] == '1' then
-      state = 'scheduled'
-      scheduled[#scheduled + 1] = run_rs -- a score: leading zeros are fine
-      scheduled[#scheduled + 1] = id .. body
+      state, code = 'scheduled', 's'
+      scheduled[ns + 1] = run_rs -- a score: leading zeros are fine
+      if head ~= '' then
+        scheduled[ns + 2] = id .. '\0' .. head .. data .. args .. meta
+      else
+        scheduled[ns + 2] = id
+      end
+      ns = ns + 2
     else
-      state = 'queued'
+      state, code = 'queued', 'q'
       -- The score is -priority, negated as text: Lua's number-to-string
       -- conversion goes through the C library's float formatting, which is
       -- dear per job (the caller sends the priority as a decimal integer).
@@ -103,8 +112,13 @@ for i = 4, #ARGV, 12 do
       elseif prio ~= '0' then
         score = '-' .. prio
       end
-      ready[#ready + 1] = score
-      ready[#ready + 1] = run_rs .. id .. body
+      ready[nr + 1] = score
+      if head ~= '' then
+        ready[nr + 2] = run_rs .. id .. '\0' .. head .. data .. args .. meta
+      else
+        ready[nr + 2] = run_rs .. id
+      end
+      nr = nr + 2
     end
     if ukey == '' and meta == '' then -- the common case, without a table
       redis.call('HSET', k, 'd', data, 'g', args, 'p', prio, 'ma', maxatt, 'a', '0', 's', state, 'r', run_ns,
@@ -120,25 +134,25 @@ for i = 4, #ARGV, 12 do
       end
       redis.call('HSET', k, unpack(h))
     end
-    ids[#ids + 1] = '0'
-    ids[#ids + 1] = id
+    ids[ni + 1], ids[ni + 2], ni = '0', id, ni + 2
     known[id] = true
-    out[#out + 1] = state
-    out[#out + 1] = ''
+    nc = nc + 1
+    codes[nc] = code
   end
 end
 -- Sorted-set adds are deferred and sent in bulk (in chunks: Lua's unpack has
 -- a stack limit). Unique checks above only read job hashes, so deferring
 -- them changes nothing a later job of the batch sees.
-local function bulk(cmd, key, list)
-  for i = 1, #list, 1000 do
-    redis.call(cmd, key, unpack(list, i, math.min(i + 999, #list)))
+local function bulk(cmd, key, list, n)
+  for i = 1, n, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, n)))
   end
 end
-bulk('ZADD', KEYS[1], ready)
-bulk('ZADD', KEYS[2], scheduled)
-bulk('ZADD', KEYS[9], ids)
-if #ready > 0 then
+bulk('ZADD', KEYS[1], ready, nr)
+bulk('ZADD', KEYS[2], scheduled, ns)
+bulk('ZADD', KEYS[9], ids, ni)
+if nr > 0 then
   redis.call('PUBLISH', chan, '1')
 end
+out[1] = table.concat(codes)
 return out
