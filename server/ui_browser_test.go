@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -590,6 +592,37 @@ func TestAdminUIBrowser(t *testing.T) {
 		serve(l)
 		tb.wait(`document.querySelector("#schedule-form")`)
 		tb.waitText("#live", "live")
+	})
+
+	t.Run("an action that worked is reported so even if the redraw fails", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		s := seed(t, b)
+		srv, err := server.New(server.Config{Client: b.client, Tokens: []server.Token{{Value: adminToken, Scope: server.ScopeAdmin}}})
+		require.NoError(t, err)
+		// After the cancel, every read of the job fails.
+		var cancelled atomic.Bool
+		h := srv.Handler()
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == "GET" && r.URL.Path == "/api/v1/jobs/"+s.queued && cancelled.Load() {
+				http.Error(w, `{"error":{"code":"unavailable","message":"injected"}}`, http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+			if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/cancel") {
+				cancelled.Store(true)
+			}
+		}))
+		t.Cleanup(hs.Close)
+		own := *b
+		own.url = hs.URL
+		tb := openTab(t, browser, &own, adminToken, "#/jobs/"+s.queued)
+		tb.waitText("#job-fields", "queued")
+		tb.click("#action-cancel")
+		tb.confirmDialog()
+		tb.waitText(".flash-ok", "job cancelled: now cancelled")
+		require.Zero(t, tb.count(".flash-error"))
+		require.Equal(t, "cancelled", string(b.getJob(s.queued).State))
 	})
 
 	t.Run("dev mode without auth", func(t *testing.T) {

@@ -134,19 +134,22 @@ export async function mount(view, route, ctx) {
 
   async function act(name, method, suffix, question, ok) {
     if (!(await ctx.confirm(question, ok))) return;
+    let j;
     try {
-      await ctx.api(method, path + suffix);
-      if (name === "delete") {
-        ctx.flash("job " + id + " deleted");
-        gone = true;
-        ctx.go("#/jobs");
-        return;
-      }
-      const j = await load();
-      ctx.flash(name === "cancel" && j && j.state === "running" ? "cancel requested: the job ends cancelled when its handler returns" : "job " + (name === "cancel" ? "cancelled" : "queued again") + ": now " + (j ? j.state : "?"));
+      j = await ctx.api(method, path + suffix); // cancel and retry answer the job
     } catch (e) {
       ctx.flash("Could not " + name + " the job: " + (e.describe ? e.describe() : String(e)), "error");
+      return;
     }
+    if (name === "delete") {
+      ctx.flash("job " + id + " deleted");
+      gone = true;
+      ctx.go("#/jobs");
+      return;
+    }
+    ctx.flash(name === "cancel" && j.state === "running" ? "cancel requested: the job ends cancelled when its handler returns" : "job " + (name === "cancel" ? "cancelled" : "queued again") + ": now " + j.state);
+    // Redraw now; if this read fails, the next poll says why.
+    load().catch(() => {});
   }
 
   const actions = h(

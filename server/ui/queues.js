@@ -16,12 +16,13 @@ export async function mount(view, route, ctx) {
     const verb = q.paused ? "resume" : "pause";
     try {
       await ctx.api("POST", "/api/v1/queues/" + enc(q.name) + "/" + verb);
-      ctx.flash("queue " + q.name + (q.paused ? " resumed" : " paused"));
-      await ctx.poll();
-      if (ctx.alive()) draw();
     } catch (e) {
       ctx.flash("Could not " + verb + " queue " + q.name + ": " + (e.describe ? e.describe() : String(e)), "error");
+      return;
     }
+    ctx.flash("queue " + q.name + (q.paused ? " resumed" : " paused"));
+    // Redraw now; if this read fails, the next poll says why.
+    ctx.poll().then(() => ctx.alive() && draw(), () => {});
   }
 
   let lastJSON = "";

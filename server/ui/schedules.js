@@ -118,11 +118,13 @@ export async function mount(view, route, ctx) {
   async function run(label, fn, okMsg) {
     try {
       await fn();
-      if (okMsg) ctx.flash(okMsg);
-      await load();
     } catch (e) {
       ctx.flash("Could not " + label + ": " + describe(e), "error");
+      return;
     }
+    if (okMsg) ctx.flash(okMsg);
+    // Redraw now; if this read fails, the next poll says why.
+    load().catch(() => {});
   }
 
   const path = (name) => "/api/v1/schedules/" + enc(name);
