@@ -136,6 +136,12 @@ func (s *Scheduler) declare(ctx context.Context) error {
 	return nil
 }
 
+// FireDue fires every schedule that is due now, once, and returns how long
+// until the next fire time (at most Interval). Start does this in a loop;
+// FireDue serves callers that drive a scheduler themselves (from an
+// external cron, a test), and any number may run at once.
+func (s *Scheduler) FireDue(ctx context.Context) time.Duration { return s.pass(ctx) }
+
 func (s *Scheduler) loop(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()

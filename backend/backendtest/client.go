@@ -38,6 +38,7 @@ func RunClient(t *testing.T, newBackend ClientFactory) {
 		{"Shutdown", testClientShutdown},
 		{"Hooks", testClientHooks},
 		{"Fault", testClientFault},
+		{"Schedule", testClientSchedule},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) { a.run(t, newBackend) })
