@@ -205,6 +205,27 @@
 // ~5) and batch enqueue's (~10 us) moved less than the noise of this VM,
 // where one build's figure varies by a third between runs a minute apart.
 //
+// So single enqueues are cheap only when many share a call. Measured
+// 19:20-19:40 UTC on 2026-11-23 (load 6-9), per call of enqueue.lua with
+// 16 jobs: ~50 us of server CPU for the round trip and the call (~27 us of
+// it converting ~200 arguments into Lua strings: about 0.14 us per
+// argument, 12 per job), then ~9-10 us per job inside the script (HSET
+// 2-4.5, the two ZADDs ~1.2, ZMSCORE ~0.5, the rest Lua); a lone job costs
+// ~50 us, 16 per call ~12-14 us each. The client side is alike: a call
+// costs the Go process about ten system calls (write, read and a retried
+// read, epoll, the pool's health-check peek, and futex wake-ups of the
+// callers it releases). Hence one enqueue call in flight on 2 CPUs (see
+// coalesce.go), which with the drain's yield carries ~13 of 16 concurrent
+// callers' jobs rather than ~5, a prepared EVALSHA (keys boxed once per
+// queue) and a one-string reply. 16 concurrent single enqueues
+// (BenchmarkEnqueueSingle, 3 interleaved rounds at 19:34 UTC, load 6-7)
+// went from 2.0 to 1.4 commands per job, from 21-31 to 16-20 us of Go CPU
+// and from 22-26 to 15-21 us of server CPU per job; the bench insert
+// workload went from ~1.0x to 1.33-1.61x asynq's jobs/s in interleaved
+// rounds (19:36-19:43 UTC, load 7-9). What is left per job is the HSET
+// of the job hash, the ID index and ready-set adds, the 12 arguments, and
+// on the client the runtime's work of parking and waking each caller.
+//
 // # Durability
 //
 // An acknowledged enqueue is as durable as the server's persistence, and no

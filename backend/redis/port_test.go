@@ -347,3 +347,22 @@ func TestMigrateLayout(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
+
+// A unique key holding '|' and ',' (the separators of the unique states'
+// form) is one key, and a scheduled job is stored as scheduled beside
+// queued ones in the same enqueue call.
+func TestEnqueueUniqueKeyWithSeparators(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key := func(k string) func(*backend.JobInsert) { return func(j *backend.JobInsert) { j.UniqueKey = k } }
+	later := func(j *backend.JobInsert) { j.RunAt = t0.Add(time.Hour) }
+	first := insert("q", key("a|b,c|"))
+	out := enqueue(t, b, t0, first, insert("q", key("a|b,c|")), insert("q", key("a")), insert("q", later))
+	require.Equal(t, backend.EnqueueOutcome{ID: first.ID, State: backend.StateQueued}, out[0])
+	require.Equal(t, backend.EnqueueOutcome{ID: first.ID, State: backend.StateQueued, Duplicate: true}, out[1])
+	require.False(t, out[2].Duplicate, "key a is another key")
+	require.Equal(t, backend.StateScheduled, out[3].State)
+	uk, err := b.rdb.HGet(t.Context(), b.names("q").jobPrefix+first.ID, "uk").Result()
+	require.NoError(t, err)
+	require.Equal(t, "a|b,c|", uk)
+}
