@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"conveyor/backend"
+	"conveyor/events"
 	"conveyor/server"
 
 	"github.com/chromedp/cdproto/page"
@@ -251,6 +252,8 @@ func TestAdminUIBrowser(t *testing.T) {
 		require.Equal(t, "2", tb.text(`tr[data-queue="default"] .count-queued`))
 		require.Equal(t, "1", tb.text(`tr[data-queue="mail"] .count-queued`))
 		require.NotEmpty(t, tb.text("#oldest-age"))
+		// No event bus in this server: the page says it polls.
+		tb.waitText("#events", "no event stream")
 		// Latency of the finished jobs (one completed, one failed).
 		tb.wait(`document.querySelector('#latency [data-stat="wait50"]')`)
 		require.Contains(t, tb.text("#latency figcaption"), "of the 2 most recently enqueued finished jobs")
@@ -623,6 +626,37 @@ func TestAdminUIBrowser(t *testing.T) {
 		tb.waitText(".flash-ok", "job cancelled: now cancelled")
 		require.Zero(t, tb.count(".flash-error"))
 		require.Equal(t, "cancelled", string(b.getJob(s.queued).State))
+	})
+
+	t.Run("job events from the stream", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		s := seed(t, b)
+		bus := events.NewMemory()
+		srv, err := server.New(server.Config{Client: b.client, Events: bus, Tokens: []server.Token{{Value: readToken, Scope: server.ScopeRead}}})
+		require.NoError(t, err)
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		own := *b
+		own.url = hs.URL
+		// The read token rides in the WebSocket subprotocol.
+		tb := openTab(t, browser, &own, readToken, "#/")
+		tb.waitText("#events", "connected to the event stream")
+		tb.waitText("#live", "· events")
+		ev, err := events.New(events.JobEventSource, "conveyor.job.failed", s.failed, events.JobData{ID: s.failed, Kind: "email.send", Queue: "default", Attempt: 1, MaxAttempts: 1})
+		require.NoError(t, err)
+		require.NoError(t, bus.Publish(t.Context(), ev))
+		tb.wait(`document.querySelector('#events li[data-type="conveyor.job.failed"]')`)
+		require.Contains(t, tb.text("#events li"), "email.send in default")
+		tb.click(`#events li a`)
+		tb.waitText("#job-fields", s.failed)
+		// Other event types are not streamed to the page.
+		other, err := events.New("app", "doc.created", "doc-1", nil)
+		require.NoError(t, err)
+		require.NoError(t, bus.Publish(t.Context(), other))
+		tb.eval(`history.back()`)
+		tb.wait(`document.querySelector('#events li')`)
+		require.Equal(t, 1, tb.count("#events li"))
 	})
 
 	t.Run("dev mode without auth", func(t *testing.T) {

@@ -9,6 +9,7 @@ import * as jobs from "./jobs.js";
 import * as job from "./job.js";
 import * as queues from "./queues.js";
 import * as schedules from "./schedules.js";
+import { connectStream, remember } from "./live.js";
 
 const POLL_MS = 2000;
 const MAX_SAMPLES = 91; // 3 minutes of 2 s polls
@@ -30,11 +31,14 @@ const state = {
   queues: null, // the last GET /api/v1/queues answer's queues
   samples: [], // {t, completed, failed} totals per poll
   error: null,
+  events: [], // the latest job events from the stream, newest first
+  streaming: false, // whether the event stream is open
 };
 
 let current = null; // {gen, refresh, dispose}
 let gen = 0;
 let ticking = false;
+let lastTick = 0;
 
 // decodeArg decodes a path segment, keeping a malformed one as typed.
 function decodeArg(s) {
@@ -120,11 +124,13 @@ document.getElementById("auth-form").addEventListener("submit", (ev) => {
   input.value = "";
   auth.hidden = true;
   flash(getToken() ? "token saved for this tab" : "token cleared");
+  startStream();
   navigate();
 });
 document.getElementById("forget").addEventListener("click", () => {
   setToken("");
   flash("token cleared");
+  startStream();
   navigate();
 });
 document.getElementById("token-button").addEventListener("click", () => {
@@ -154,6 +160,38 @@ async function pollQueues() {
   return body.queues;
 }
 
+function liveText() {
+  return "live · " + new Date().toLocaleTimeString() + (state.streaming ? " · events" : "");
+}
+
+// nudge polls soon after an event instead of at the next tick, at most
+// once a second however many events arrive.
+let nudgeTimer = null;
+function nudge() {
+  if (nudgeTimer) return;
+  nudgeTimer = setTimeout(
+    () => {
+      nudgeTimer = null;
+      tick();
+    },
+    Math.max(0, lastTick + 1000 - Date.now()),
+  );
+}
+
+let stopStream = () => {};
+function startStream() {
+  stopStream();
+  stopStream = connectStream(
+    (ev) => {
+      remember(state.events, ev);
+      nudge();
+    },
+    (open) => {
+      state.streaming = open;
+    },
+  );
+}
+
 function setLive(text, bad) {
   live.textContent = text;
   live.classList.toggle("bad", Boolean(bad));
@@ -163,6 +201,7 @@ async function tick() {
   // Waiting for a token: polling would only repeat the 401.
   if (ticking || document.hidden || (!auth.hidden && state.error && state.error.status === 401)) return;
   ticking = true;
+  lastTick = Date.now();
   const mine = current;
   try {
     await pollQueues();
@@ -172,7 +211,7 @@ async function tick() {
       return;
     }
     if (mine && mine === current && mine.refresh) await mine.refresh();
-    setLive("live · " + new Date().toLocaleTimeString());
+    setLive(liveText());
   } catch (e) {
     state.error = e;
     setLive(e.describe ? e.describe() : String(e), true);
@@ -221,7 +260,7 @@ async function navigate() {
       return;
     }
     Object.assign(current, handle);
-    setLive("live · " + new Date().toLocaleTimeString());
+    setLive(liveText());
   } catch (e) {
     if (current.gen !== myGen) return;
     state.error = e;
@@ -243,4 +282,5 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden) tick();
 });
 navigate();
+startStream();
 setInterval(tick, POLL_MS);

@@ -1,5 +1,6 @@
 // Dashboard: totals per state, throughput, oldest queued job, queues.
-import { h, s as svg, STATES, num, fmtAge, stateBadge, table } from "./dom.js";
+import { h, s as svg, STATES, num, fmtAge, stateBadge, table, timeEl } from "./dom.js";
+import { enc } from "./api.js";
 import { throughputChart, latencyChart, latencyOf } from "./chart.js";
 
 const LATENCY_EVERY = 3; // polls between two latency samples (a list of 100 jobs)
@@ -39,12 +40,49 @@ export async function mount(view, route, ctx) {
   const chart = h("div", { id: "throughput" });
   const queues = h("div", { id: "dash-queues" });
   const latency = h("div", { id: "latency" });
+  const feed = h("div", { id: "events" });
   view.append(
     h("h1", null, "Dashboard"),
     cards,
     h("div", { class: "chart-grid" }, h("section", { class: "panel" }, h("h2", null, "Throughput"), chart), h("section", { class: "panel" }, h("h2", null, "Latency"), latency)),
     h("section", { class: "panel" }, h("h2", null, "Queues"), queues),
+    h("section", { class: "panel" }, h("h2", null, "Recent job events"), feed),
   );
+
+  // The event feed: what workers of this server just did, from the stream.
+  let feedKey = "";
+  function drawFeed() {
+    const evs = ctx.state.events;
+    const key = ctx.state.streaming + ":" + (evs[0] ? evs[0].id : "");
+    if (key === feedKey) return;
+    feedKey = key;
+    if (evs.length === 0) {
+      feed.replaceChildren(h("p", { class: "muted" }, ctx.state.streaming ? "connected to the event stream: job events appear here as workers of this server run them" : "no event stream (this server has no event bus, or it cannot be reached): the page polls every 2 s"));
+      return;
+    }
+    feed.replaceChildren(
+      h(
+        "ol",
+        { class: "feed" },
+        evs.map((ev) => {
+          const what = ev.type.replace(/^conveyor\.job\./, "");
+          const d = ev.data && typeof ev.data === "object" ? ev.data : {};
+          return h(
+            "li",
+            { dataset: { type: ev.type } },
+            timeEl(ev.time),
+            " ",
+            h("span", { class: "badge state-" + (what === "started" ? "running" : what === "retrying" ? "retrying" : what) }, what),
+            " ",
+            h("span", { class: "kind" }, d.kind || ""),
+            d.queue ? h("span", { class: "muted" }, " in " + d.queue) : null,
+            " ",
+            ev.subject ? h("a", { class: "mono small", href: "#/jobs/" + enc(ev.subject) }, ev.subject) : null,
+          );
+        }),
+      ),
+    );
+  }
 
   function draw() {
     const qs = ctx.state.queues || [];
@@ -114,10 +152,12 @@ export async function mount(view, route, ctx) {
 
   if (!ctx.state.queues) await ctx.poll();
   draw();
+  drawFeed();
   await sampleLatency();
   return {
     refresh: async () => {
       draw();
+      drawFeed();
       if (++polls % LATENCY_EVERY === 0) await sampleLatency();
     },
   };
