@@ -8,7 +8,8 @@ import (
 
 // The admin UI (DESIGN.md §8): a static page and plain ES modules in ui/,
 // with no build step, that use only the public API (dashboard, jobs with
-// filters and detail, queues, schedules, with their actions). The page polls
+// filters and detail, queues, schedules, webhooks and their deliveries, with
+// their actions). The page polls
 // every 2 s; when the server has an event bus, job events from
 // /api/v1/stream make it poll at once and fill the dashboard's event feed
 // (the token rides in the WebSocket subprotocol). The files hold

@@ -16,6 +16,7 @@ import (
 	"conveyor/backend"
 	"conveyor/events"
 	"conveyor/server"
+	"conveyor/webhook"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -501,6 +502,68 @@ func TestAdminUIBrowser(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, b.do("GET", "/api/v1/schedules/nightly", nil).status)
 	})
 
+	t.Run("webhooks: add with the secret shown once, validation, disable, deliveries, delete", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		tb := openTab(t, browser, b, adminToken, "#/webhooks")
+		tb.waitText("#webhook-list", "no webhooks yet")
+
+		bad := map[string]any{"url": "ftp://hooks.example.com/c", "events": []string{"conveyor.job.failed"}}
+		r := b.do("POST", "/api/v1/webhooks", bad)
+		require.Equal(t, http.StatusBadRequest, r.status)
+		_, apiMsg := r.err(t)
+		tb.typeInto(`#webhook-form [name="url"]`, "ftp://hooks.example.com/c")
+		tb.click("#webhook-add")
+		tb.waitText("#webhook-form-error", apiMsg)
+
+		tb.typeInto(`#webhook-form [name="url"]`, "https://hooks.example.com/c")
+		tb.typeInto(`#webhook-form [name="events"]`, "conveyor.job.failed, conveyor.job.completed")
+		tb.typeInto(`#webhook-form [name="kind"]`, "email.send")
+		tb.typeInto(`#webhook-form [name="headers"]`, `{"Authorization": "Bearer s3cret-header"}`)
+		tb.click("#webhook-add")
+		tb.wait(`document.querySelector("#webhook-secret-value")`)
+		secret := tb.text("#webhook-secret-value")
+		require.True(t, strings.HasPrefix(secret, "whsec_"), secret)
+		tb.wait(`document.querySelector("#webhook-list tr[data-webhook]")`)
+		id, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.querySelector("#webhook-list tr[data-webhook]").dataset.webhook`))
+		require.NoError(t, err)
+		row := `#webhook-list tr[data-webhook="` + id + `"]`
+		require.Contains(t, tb.text(row), "conveyor.job.completed")
+		require.Contains(t, tb.text(row), "kind email.send")
+		require.NotContains(t, tb.text("#webhook-list"), secret)
+		tb.click("#webhook-secret button")
+		tb.wait(`document.getElementById("webhook-secret").hidden`)
+
+		// Disable sends the masked view back: secret and headers are kept.
+		tb.click(row + ` button[data-action="disable"]`)
+		tb.wait(`document.querySelector('` + row + `').dataset.enabled === "false"`)
+		sub, err := webhook.NewStore(b.backend).Get(t.Context(), id)
+		require.NoError(t, err)
+		require.True(t, sub.Disabled)
+		require.Equal(t, secret, sub.Secret)
+		require.Equal(t, "Bearer s3cret-header", sub.Headers["Authorization"])
+		tb.click(row + ` button[data-action="enable"]`)
+		tb.wait(`document.querySelector('` + row + `').dataset.enabled === "true"`)
+
+		// Its deliveries are the delivery jobs tagged with it.
+		for range 2 {
+			b.enqueue(map[string]any{"kind": webhook.Kind, "tags": []string{"webhook:" + id}, "args": map[string]string{"event": "x"}})
+		}
+		b.enqueue(map[string]any{"kind": webhook.Kind, "tags": []string{"webhook:other"}})
+		tb.click(row + ` a.button`)
+		tb.wait(`document.querySelectorAll("#delivery-results tr[data-id]").length === 2`)
+		require.Contains(t, tb.text("#webhook-fields"), "Authorization")
+		require.NotContains(t, tb.text("#webhook-fields"), "s3cret-header")
+		require.NotContains(t, tb.text("#webhook-fields"), secret)
+
+		tb.eval(`history.back()`)
+		tb.click(row + ` button[data-action="delete"]`)
+		tb.confirmDialog()
+		tb.waitText("#webhook-list", "no webhooks yet")
+		_, err = webhook.NewStore(b.backend).Get(t.Context(), id)
+		require.Error(t, err)
+	})
+
 	t.Run("job data renders as text, never as markup", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -682,7 +745,7 @@ func TestAdminUIBrowser(t *testing.T) {
 		s := seed(t, b)
 		tb := openTab(t, browser, b, adminToken, "")
 		tb.do(chromedp.EmulateViewport(400, 800))
-		for _, hash := range []string{"#/", "#/jobs", "#/jobs/" + s.failed, "#/queues", "#/schedules"} {
+		for _, hash := range []string{"#/", "#/jobs", "#/jobs/" + s.failed, "#/queues", "#/schedules", "#/webhooks"} {
 			tb.do(chromedp.Navigate(b.url + "/" + hash))
 			tb.wait(`document.querySelector("#view h1")`)
 			// The page itself does not scroll sideways; wide tables scroll

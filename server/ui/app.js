@@ -1,5 +1,6 @@
 // conveyor admin UI: hash routing over plain ES modules, no build step.
-// Pages: #/ (dashboard), #/jobs?state=…, #/jobs/ID, #/queues, #/schedules.
+// Pages: #/ (dashboard), #/jobs?state=…, #/jobs/ID, #/queues, #/schedules,
+// #/webhooks, #/webhooks/ID (its deliveries).
 // Every page is a module whose mount(view, route, ctx) draws into view and
 // returns {refresh, dispose}; refresh runs every 2 s after the queue poll.
 import { api, getToken, setToken, onUnauthorized, ApiError } from "./api.js";
@@ -9,6 +10,7 @@ import * as jobs from "./jobs.js";
 import * as job from "./job.js";
 import * as queues from "./queues.js";
 import * as schedules from "./schedules.js";
+import * as webhooks from "./webhooks.js";
 import { connectStream, remember } from "./live.js";
 
 const POLL_MS = 2000;
@@ -20,6 +22,8 @@ const routes = [
   { re: /^\/jobs\/?$/, page: jobs, name: "jobs" },
   { re: /^\/queues\/?$/, page: queues, name: "queues" },
   { re: /^\/schedules\/?$/, page: schedules, name: "schedules" },
+  { re: /^\/webhooks\/([^/]+)$/, page: webhooks, name: "webhooks" },
+  { re: /^\/webhooks\/?$/, page: webhooks, name: "webhooks" },
 ];
 
 const view = document.getElementById("view");

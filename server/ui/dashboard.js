@@ -101,7 +101,7 @@ export async function mount(view, route, ctx) {
           "a",
           { class: "card card-" + s, href: "#/jobs?state=" + s, dataset: { state: s } },
           h("div", { class: "card-label" }, stateBadge(s)),
-          h("div", { class: "card-value", dataset: { total: s } }, num(tot[s])),
+          h("div", { class: "card-value" + (tot[s] > 0 ? " nonzero" : ""), dataset: { total: s } }, num(tot[s])),
         ),
       ),
       h(
