@@ -9,14 +9,13 @@ import (
 // The admin UI (DESIGN.md §8): a static page and plain ES modules in ui/,
 // with no build step, that use only the public API (dashboard, jobs with
 // filters and detail, queues, schedules, webhooks and their deliveries, with
-// their actions). The page polls
-// every 2 s; when the server has an event bus, job events from
-// /api/v1/stream make it poll at once and fill the dashboard's event feed
-// (the token rides in the WebSocket subprotocol). The files hold
-// no data, so they are served without a token; the page asks for one when
-// the API answers 401 and keeps it in the tab's sessionStorage. Job data is
-// put into the page as text nodes only, and the CSP below allows no inline
-// script or style and no eval.
+// their actions). The page polls every 2 s; when the server has an event
+// bus, job events from /api/v1/stream make it poll at once and fill the
+// dashboard's event feed (the token rides in the WebSocket subprotocol).
+// The files hold no data, so they are served without a token; the page asks
+// for one when the API answers 401 and keeps it in the tab's sessionStorage.
+// Job data is put into the page as text nodes only, and the CSP below allows
+// no inline script or style and no eval.
 //
 //go:embed ui
 var uiFiles embed.FS
