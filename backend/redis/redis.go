@@ -169,8 +169,9 @@ func (b *Backend) Prefix() string { return b.k.prefix }
 // Capabilities implements backend.Lifecycle.
 func (b *Backend) Capabilities() backend.Capabilities {
 	return backend.Capabilities{
-		Name: "redis",
-		Wake: true,
+		Name:      "redis",
+		Wake:      true,
+		Broadcast: true,
 		// JobClaim takes due scheduled and retrying jobs itself, but a
 		// periodic JobPromote is what publishes the wake-up when a scheduled
 		// job falls due, so idle workers start it at once instead of at
