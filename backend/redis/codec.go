@@ -86,11 +86,6 @@ func uniqueStatesString(states []backend.JobState) string {
 // enqueueArgs is how many ARGV values enqueue.lua takes per job.
 const enqueueArgs = 12
 
-// enqueueValues returns the 12 ARGV values of one job for enqueue.lua.
-func enqueueValues(j *backend.JobInsert, now time.Time) ([]any, error) {
-	return appendEnqueueValues(make([]any, 0, enqueueArgs), j, now)
-}
-
 // appendEnqueueValues appends the 12 ARGV values of one job for
 // enqueue.lua to dst (one slice for all of a call's jobs, rather than one
 // per job).
