@@ -258,11 +258,17 @@ func (b *Backend) undoUnannounced(ctx context.Context, ws []write, all []writeRe
 }
 
 // Unique-key takeover timing: a key whose holder record is missing may
-// belong to an enqueue in flight (key taken, record not yet written), so it
-// is re-checked for holderGrace before being taken over.
+// belong to an enqueue in flight (key taken, record not yet written). Such
+// an enqueue finishes its writes within enqueueFinish once it sent them, so
+// the key is taken over only when its entry is older than
+// holderTakeover: a takeover sooner could hand the key to a second job
+// while the first one's record is still on its way (a NATS stall of more
+// than a moment made two jobs hold one key). A failed enqueue gives its key
+// back at once (storeUnique), so only a crashed holder makes the next
+// enqueue of its key wait that long.
 const (
-	holderGrace = 500 * time.Millisecond
-	holderPoll  = 25 * time.Millisecond
+	holderTakeover = enqueueFinish + 5*time.Second
+	holderPoll     = 25 * time.Millisecond
 )
 
 // storeUnique stores one job with a unique key. The uniq bucket maps the
@@ -273,13 +279,14 @@ const (
 // enqueuers exactly one wins, the others read the winner as holder.
 func (b *Backend) storeUnique(ctx context.Context, j *backend.Job) (backend.EnqueueOutcome, error) {
 	ukey := uniqKey(j.UniqueKey)
-	var waited time.Duration
+	var taken uint64 // the revision of the uniq entry this enqueue wrote
 	for {
 		if err := ctx.Err(); err != nil {
 			return backend.EnqueueOutcome{}, err
 		}
-		_, err := b.uniq.Create(ctx, ukey, []byte(j.ID))
+		rev, err := b.uniq.Create(ctx, ukey, []byte(j.ID))
 		if err == nil {
+			taken = rev
 			break
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
@@ -310,17 +317,18 @@ func (b *Backend) storeUnique(ctx context.Context, j *backend.Job) (backend.Enqu
 		if h.job != nil && h.job.UniqueKey == j.UniqueKey && h.job.HoldsUniqueKey() {
 			return backend.EnqueueOutcome{ID: holderID, Duplicate: true, State: h.job.State}, nil
 		}
-		if h.job == nil && waited < holderGrace {
+		if h.job == nil && time.Since(e.Created()) < b.holderTakeover {
 			// Maybe an enqueue in flight; give it time to write its record.
 			select {
 			case <-time.After(holderPoll):
 			case <-ctx.Done():
-				return backend.EnqueueOutcome{}, ctx.Err()
+				return backend.EnqueueOutcome{}, fmt.Errorf("nats: enqueue: unique key %q is being taken by job %s: %w", j.UniqueKey, holderID, ctx.Err())
 			}
-			waited += holderPoll
 			continue
 		}
-		if _, err := b.uniq.Update(ctx, ukey, []byte(j.ID), e.Revision()); err == nil {
+		rev, err = b.uniq.Update(ctx, ukey, []byte(j.ID), e.Revision())
+		if err == nil {
+			taken = rev
 			break
 		} else if !isConflict(err) {
 			return backend.EnqueueOutcome{}, b.wrap("take over unique key", err)
@@ -328,13 +336,20 @@ func (b *Backend) storeUnique(ctx context.Context, j *backend.Job) (backend.Enqu
 	}
 	outs, err := b.store(ctx, []*backend.Job{j})
 	if err != nil {
+		if taken != 0 {
+			// Give the key back (if it still names this job) so the next
+			// enqueue with it need not wait out holderTakeover.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			_ = b.uniq.Delete(rctx, ukey, jetstream.LastRevision(taken))
+			cancel()
+		}
 		return backend.EnqueueOutcome{}, err
 	}
 	return outs[0], nil
 }
 
 // releaseUnique deletes the uniq entry of deleted jobs that still name
-// them, so the next enqueue with the key need not wait out holderGrace.
+// them, so the next enqueue with the key need not wait out holderTakeover.
 // Best effort.
 func (b *Backend) releaseUnique(ctx context.Context, jobs []*backend.Job) {
 	for _, j := range jobs {

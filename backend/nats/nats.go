@@ -79,8 +79,10 @@ func (c Config) Validate() error {
 type Backend struct {
 	cfg   Config
 	names names
-	nc    *natsio.Conn
-	js    jetstream.JetStream
+	// holderTakeover is the package constant; tests shorten it.
+	holderTakeover time.Duration
+	nc             *natsio.Conn
+	js             jetstream.JetStream
 
 	jobs, queues, uniq, sched, running, records jetstream.KeyValue
 	ready                                       jetstream.Stream
@@ -165,7 +167,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		nc.Close()
 		return nil, fmt.Errorf("nats: jetstream: %w", err)
 	}
-	b := &Backend{cfg: cfg, names: newNames(cfg.Prefix), nc: nc, js: js, watchers: map[*watcher]struct{}{}, done: make(chan struct{})}
+	b := &Backend{cfg: cfg, names: newNames(cfg.Prefix), holderTakeover: holderTakeover, nc: nc, js: js, watchers: map[*watcher]struct{}{}, done: make(chan struct{})}
 	if err := b.startAcks(); err != nil {
 		nc.Close()
 		return nil, err
