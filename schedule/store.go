@@ -59,19 +59,7 @@ func NewStore(b backend.Records) *Store { return &Store{b: b} }
 
 // List returns every schedule, ordered by name.
 func (s *Store) List(ctx context.Context) ([]*Entry, error) {
-	res, err := s.b.RecordList(ctx, &backend.RecordListParams{Namespace: Namespace})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Entry, 0, len(res.Records))
-	for _, r := range res.Records {
-		e, err := decode(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return backend.ListRecords(ctx, s.b, Namespace, decode)
 }
 
 // Get returns one schedule, or an error wrapping backend.ErrNotFound.

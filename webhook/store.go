@@ -62,19 +62,7 @@ func (st *Store) get(ctx context.Context, id string) (*Subscription, int64, erro
 
 // List returns every subscription, ordered by ID (creation order).
 func (st *Store) List(ctx context.Context) ([]*Subscription, error) {
-	res, err := st.b.RecordList(ctx, &backend.RecordListParams{Namespace: Namespace})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Subscription, 0, len(res.Records))
-	for _, r := range res.Records {
-		s, err := decode(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return backend.ListRecords(ctx, st.b, Namespace, decode)
 }
 
 // Update replaces the subscription of s.ID (an empty or masked Secret, and
