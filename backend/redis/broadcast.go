@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"conveyor/backend"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 var _ backend.Broadcaster = (*Backend)(nil)
@@ -41,26 +43,14 @@ func (b *Backend) Listen(ctx context.Context) (<-chan []byte, error) {
 		return nil, fmt.Errorf("redis: listen: subscribe: %w", err)
 	}
 	out := make(chan []byte, backend.BroadcastBuffer)
-	in := ps.Channel()
 	go func() {
 		defer close(out)
-		defer ps.Close()
-		for {
+		b.relay(ctx, ps, func(m *goredis.Message) {
 			select {
-			case <-ctx.Done():
-				return
-			case <-b.closed:
-				return
-			case m, ok := <-in:
-				if !ok {
-					return
-				}
-				select {
-				case out <- []byte(m.Payload):
-				default: // the listener is BroadcastBuffer messages behind
-				}
+			case out <- []byte(m.Payload):
+			default: // the listener is BroadcastBuffer messages behind
 			}
-		}
+		})
 	}()
 	return out, nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"conveyor/backend"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // QueueWatch implements backend.Waker with pub/sub: the scripts that make
@@ -34,27 +36,34 @@ func (b *Backend) QueueWatch(ctx context.Context, p *backend.QueueWatchParams) (
 	}
 	prefix := b.k.wakeChannel("")
 	out := make(chan string, len(p.Queues))
-	in := ps.Channel()
 	go func() {
 		defer close(out)
-		defer ps.Close()
-		for {
+		b.relay(ctx, ps, func(m *goredis.Message) {
 			select {
-			case <-ctx.Done():
-				return
-			case <-b.closed:
-				return
-			case m, ok := <-in:
-				if !ok {
-					return
-				}
-				q := strings.TrimPrefix(m.Channel, prefix)
-				select {
-				case out <- q:
-				default: // a signal is already pending: coalesce
-				}
+			case out <- strings.TrimPrefix(m.Channel, prefix):
+			default: // a signal is already pending: coalesce
 			}
-		}
+		})
 	}()
 	return &backend.QueueWatchResult{C: out}, nil
+}
+
+// relay hands ps's messages to deliver until ctx ends, the backend closes
+// or the subscription ends, then closes ps.
+func (b *Backend) relay(ctx context.Context, ps *goredis.PubSub, deliver func(*goredis.Message)) {
+	defer ps.Close()
+	in := ps.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.closed:
+			return
+		case m, ok := <-in:
+			if !ok {
+				return
+			}
+			deliver(m)
+		}
+	}
 }
