@@ -72,42 +72,20 @@ func TestDecodeJobMatchesEncodingJSON(t *testing.T) {
 // kind) through json.Marshal and both decoders.
 func TestDecodeJobRandom(t *testing.T) {
 	t.Parallel()
-	r := rand.New(rand.NewPCG(3, 4))
 	strs := []string{"", "a", "default", "x<y", "é", "tab\t", `q"`, "\xfe", "b\\c"}
 	raws := []string{"", `1`, `{"a":1}`, `[1, 2]`, `"<"`, `{"a":"\u0041"}`, `{"é":1}`, `null`, `{"a":"]}"}`, `-0.5e-3`}
 	loc := time.FixedZone("", 5*3600+1800)
-	times := []time.Time{{}, time.Date(2030, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(1999, 12, 31, 23, 59, 59, 999999999, loc), time.Date(2030, 6, 1, 0, 0, 0, 0, time.Local)}
-	plainStrs, plainRaws := strs[:3], raws[:3]
+	g := jobGen{r: rand.New(rand.NewPCG(3, 4)),
+		times: []time.Time{{}, time.Date(2030, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(1999, 12, 31, 23, 59, 59, 999999999, loc), time.Date(2030, 6, 1, 0, 0, 0, 0, time.Local)}}
 	fast := 0
-	var allStrs, allRaws = strs, raws
-	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
-	raw := func() json.RawMessage {
-		s := pick(raws)
-		if s == "" && r.IntN(2) == 0 {
-			return nil
-		}
-		return json.RawMessage(s)
-	}
 	for n := range 2000 {
 		// Half the records hold only plain values (the fast path), half
 		// any (mostly the fallback).
-		strs, raws = allStrs, allRaws
+		g.strs, g.raws = strs, raws
 		if n%2 == 0 {
-			strs, raws = plainStrs, plainRaws
+			g.strs, g.raws = strs[:3], raws[:3]
 		}
-		sj := &storedJob{Job: backend.Job{
-			ID: pick(strs), Kind: pick(strs), Queue: pick(strs), Args: raw(), Priority: r.IntN(21) - 10,
-			State: backend.JobState(pick(strs)), Attempt: r.IntN(5), MaxAttempts: r.IntN(30), Timeout: time.Duration(r.Int64N(1e12)),
-			RunAt: times[r.IntN(len(times))], UniqueKey: pick(strs), Meta: raw(), Result: raw(), Progress: raw(),
-			EnqueuedAt: times[r.IntN(len(times))], StartedAt: times[r.IntN(len(times))], FinishedAt: times[r.IntN(len(times))],
-			LeaseOwner: pick(strs), LeaseToken: pick(strs), LeaseExpiresAt: times[r.IntN(len(times))], CancelRequested: r.IntN(2) == 0,
-		}, Gen: r.Int64N(3)}
-		if r.IntN(2) == 0 {
-			sj.Tags = []string{pick(strs), pick(strs)}
-			sj.UniqueStates = []backend.JobState{backend.StateQueued, backend.JobState(pick(strs))}
-			sj.Errors = []backend.AttemptError{{Attempt: 1, At: times[r.IntN(len(times))], Message: pick(strs), Stack: pick(strs)}, {Attempt: 2, Message: "m"}}
-		}
-		data, err := json.Marshal(sj)
+		data, err := json.Marshal(g.job())
 		if err != nil {
 			continue // invalid raw JSON: nothing stored
 		}

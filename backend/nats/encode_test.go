@@ -134,33 +134,51 @@ func TestEncodeJobMatchesEncodingJSON(t *testing.T) {
 // records built from pieces that take both paths.
 func TestEncodeJobRandom(t *testing.T) {
 	t.Parallel()
-	r := rand.New(rand.NewPCG(1, 2))
-	strs := []string{"", "a", "default", "x<y", "é", "tab\t", `q"`, "emoji 😀", "\xfe"}
-	raws := []string{"", `1`, `{"a":1}`, `[1, 2]`, `"<"`, `{"a":"\u0041"}`, `nul`, `{"é":1}`}
-	times := []time.Time{{}, time.Date(2030, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -5*3600))}
-	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
-	raw := func() json.RawMessage {
-		s := pick(raws)
-		if s == "" && r.IntN(2) == 0 {
-			return nil
-		}
-		return json.RawMessage(s)
+	g := jobGen{
+		r:     rand.New(rand.NewPCG(1, 2)),
+		strs:  []string{"", "a", "default", "x<y", "é", "tab\t", `q"`, "emoji 😀", "\xfe"},
+		raws:  []string{"", `1`, `{"a":1}`, `[1, 2]`, `"<"`, `{"a":"\u0041"}`, `nul`, `{"é":1}`},
+		times: []time.Time{{}, time.Date(2030, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -5*3600))},
 	}
 	for range 2000 {
-		sj := &storedJob{Job: backend.Job{
-			ID: pick(strs), Kind: pick(strs), Queue: pick(strs), Args: raw(), Priority: r.IntN(21) - 10,
-			State: backend.JobState(pick(strs)), Attempt: r.IntN(5), MaxAttempts: r.IntN(30), Timeout: time.Duration(r.Int64N(1e12)),
-			RunAt: times[r.IntN(len(times))], UniqueKey: pick(strs), Meta: raw(), Result: raw(), Progress: raw(),
-			EnqueuedAt: times[r.IntN(len(times))], StartedAt: times[r.IntN(len(times))], FinishedAt: times[r.IntN(len(times))],
-			LeaseOwner: pick(strs), LeaseToken: pick(strs), LeaseExpiresAt: times[r.IntN(len(times))], CancelRequested: r.IntN(2) == 0,
-		}, Gen: r.Int64N(3)}
-		if r.IntN(2) == 0 {
-			sj.Tags = []string{pick(strs), pick(strs)}
-			sj.UniqueStates = []backend.JobState{backend.StateQueued, backend.JobState(pick(strs))}
-			sj.Errors = []backend.AttemptError{{Attempt: 1, At: times[r.IntN(len(times))], Message: pick(strs), Stack: pick(strs)}}
-		}
-		requireSameAsJSON(t, sj)
+		requireSameAsJSON(t, g.job())
 	}
+}
+
+// jobGen makes random stored records from a few awkward values, for the
+// encoder's and decoder's comparisons with encoding/json.
+type jobGen struct {
+	r          *rand.Rand
+	strs, raws []string
+	times      []time.Time
+}
+
+func (g jobGen) pick(xs []string) string { return xs[g.r.IntN(len(xs))] }
+func (g jobGen) at() time.Time           { return g.times[g.r.IntN(len(g.times))] }
+
+func (g jobGen) raw() json.RawMessage {
+	s := g.pick(g.raws)
+	if s == "" && g.r.IntN(2) == 0 {
+		return nil
+	}
+	return json.RawMessage(s)
+}
+
+func (g jobGen) job() *storedJob {
+	r, s := g.r, g.pick
+	sj := &storedJob{Job: backend.Job{
+		ID: s(g.strs), Kind: s(g.strs), Queue: s(g.strs), Args: g.raw(), Priority: r.IntN(21) - 10,
+		State: backend.JobState(s(g.strs)), Attempt: r.IntN(5), MaxAttempts: r.IntN(30), Timeout: time.Duration(r.Int64N(1e12)),
+		RunAt: g.at(), UniqueKey: s(g.strs), Meta: g.raw(), Result: g.raw(), Progress: g.raw(),
+		EnqueuedAt: g.at(), StartedAt: g.at(), FinishedAt: g.at(),
+		LeaseOwner: s(g.strs), LeaseToken: s(g.strs), LeaseExpiresAt: g.at(), CancelRequested: r.IntN(2) == 0,
+	}, Gen: r.Int64N(3)}
+	if r.IntN(2) == 0 {
+		sj.Tags = []string{s(g.strs), s(g.strs)}
+		sj.UniqueStates = []backend.JobState{backend.StateQueued, backend.JobState(s(g.strs))}
+		sj.Errors = []backend.AttemptError{{Attempt: 1, At: g.at(), Message: s(g.strs), Stack: s(g.strs)}, {Attempt: 2, Message: "m"}}
+	}
+	return sj
 }
 
 func BenchmarkEncodeJob(b *testing.B) {
