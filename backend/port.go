@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -149,6 +150,15 @@ const (
 	// BroadcastBuffer is how many messages wait for a slow listener.
 	BroadcastBuffer = 1024
 )
+
+// CheckBroadcast refuses a message longer than MaxBroadcastBytes with an
+// error wrapping ErrTooLarge that names the backend.
+func CheckBroadcast(name string, msg []byte) error {
+	if len(msg) > MaxBroadcastBytes {
+		return fmt.Errorf("%s: broadcast of %d bytes: %w (at most %d)", name, len(msg), ErrTooLarge, MaxBroadcastBytes)
+	}
+	return nil
+}
 
 // TxEnqueuer is the optional transactional-enqueue capability: jobs stored
 // inside the caller's own transaction, committed or rolled back with it.

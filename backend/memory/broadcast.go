@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"conveyor/backend"
@@ -13,8 +12,8 @@ var _ backend.Broadcaster = (*Backend)(nil)
 // Broadcast implements backend.Broadcaster: every listener of this Backend
 // (the process is the whole store) gets a copy.
 func (b *Backend) Broadcast(ctx context.Context, msg []byte) error {
-	if len(msg) > backend.MaxBroadcastBytes {
-		return fmt.Errorf("memory: broadcast of %d bytes: %w (at most %d)", len(msg), backend.ErrTooLarge, backend.MaxBroadcastBytes)
+	if err := backend.CheckBroadcast("memory", msg); err != nil {
+		return err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -2,7 +2,6 @@ package nats
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"conveyor/backend"
@@ -22,8 +21,8 @@ func (b *Backend) Broadcast(ctx context.Context, msg []byte) error {
 	if err := b.check(ctx); err != nil {
 		return err
 	}
-	if len(msg) > backend.MaxBroadcastBytes {
-		return fmt.Errorf("nats: broadcast of %d bytes: %w (at most %d)", len(msg), backend.ErrTooLarge, backend.MaxBroadcastBytes)
+	if err := backend.CheckBroadcast("nats", msg); err != nil {
+		return err
 	}
 	return b.wrap("broadcast", b.nc.Publish(b.names.eventsSubject(), msg))
 }

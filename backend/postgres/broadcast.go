@@ -21,8 +21,8 @@ func (b *Backend) Broadcast(ctx context.Context, msg []byte) error {
 	if err := b.check(); err != nil {
 		return err
 	}
-	if len(msg) > backend.MaxBroadcastBytes {
-		return fmt.Errorf("postgres: broadcast of %d bytes: %w (at most %d)", len(msg), backend.ErrTooLarge, backend.MaxBroadcastBytes)
+	if err := backend.CheckBroadcast("postgres", msg); err != nil {
+		return err
 	}
 	if _, err := b.pool.Exec(ctx, "SELECT pg_notify($1, $2)", eventsChannel(b.cfg.Schema), string(msg)); err != nil {
 		return fmt.Errorf("postgres: broadcast: %w", err)

@@ -21,8 +21,8 @@ func (b *Backend) Broadcast(ctx context.Context, msg []byte) error {
 	if err := b.check(); err != nil {
 		return err
 	}
-	if len(msg) > backend.MaxBroadcastBytes {
-		return fmt.Errorf("redis: broadcast of %d bytes: %w (at most %d)", len(msg), backend.ErrTooLarge, backend.MaxBroadcastBytes)
+	if err := backend.CheckBroadcast("redis", msg); err != nil {
+		return err
 	}
 	if err := b.rdb.Publish(ctx, b.k.eventsChannel(), msg).Err(); err != nil {
 		return fmt.Errorf("redis: broadcast: %w", err)
