@@ -189,3 +189,53 @@ func BenchmarkWake(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkEnqueueCall sends enqueue.lua calls of 1 and of 16 jobs one
+// after another and reports the server CPU per job and, from the server's
+// own timing of EVALSHA (INFO commandstats), the script's share: the
+// difference is the round trip and argument parsing (see doc.go, "Where the
+// time goes").
+func BenchmarkEnqueueCall(b *testing.B) {
+	for _, k := range []int{1, 16} {
+		b.Run(strconv.Itoa(k), func(b *testing.B) {
+			be := setup(b)
+			cpu0, script0, n := serverCPU(b, be), evalshaTime(b, be), 0
+			for b.Loop() {
+				r := &enqueueReq{res: make([]backend.EnqueueOutcome, k)}
+				for range k {
+					j := insert("bench")
+					r.jobs = append(r.jobs, j)
+					var err error
+					if r.values, err = appendEnqueueValues(r.values, j, t0); err != nil {
+						b.Fatal(err)
+					}
+				}
+				be.enqueueGroup(b.Context(), []*enqueueReq{r})
+				if r.err != nil {
+					b.Fatal(r.err)
+				}
+				n += k
+			}
+			reportServerCPU(b, be, cpu0, n)
+			b.ReportMetric(float64((evalshaTime(b, be)-script0).Microseconds())/float64(n), "script-µs/job")
+		})
+	}
+}
+
+// evalshaTime returns the time the server spent running EVALSHA calls so
+// far, by its own count (INFO commandstats).
+func evalshaTime(b *testing.B, be *Backend) time.Duration {
+	info, err := be.rdb.Info(b.Context(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_evalsha:"); ok {
+			_, usec, _ := strings.Cut(rest, ",usec=")
+			usec, _, _ = strings.Cut(usec, ",")
+			v, _ := strconv.ParseInt(usec, 10, 64)
+			return time.Duration(v) * time.Microsecond
+		}
+	}
+	return 0
+}

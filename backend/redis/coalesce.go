@@ -115,16 +115,20 @@ func (c *coalescer) drain() {
 }
 
 // enqueueCallsInFlight is how many enqueue script calls the coalescer keeps
-// in flight: one per two CPUs of this process (at least one). Every call
-// costs the server and the client a round trip's system calls and the
+// in flight: one per two CPUs of this process, and at least two. Every
+// call costs the server and the client a round trip's system calls and the
 // script's fixed work, and more calls split the same callers into smaller
-// batches. With 16 concurrent callers on 2 CPUs (the server on the same
-// machine), one call in flight (with the drain's yield) carried ~13 jobs
-// per call against ~7 for two calls in flight and ~5 for two without the
-// yield, at ~44 against ~52 and ~64 µs of Go plus server CPU per job
-// (medians of 4 interleaved rounds, 19:25 UTC 2026-11-23, load ~9); the
-// earlier measure, without the yield, had found 1, 2 and 4 calls in
-// flight within noise of each other in jobs/s (25k, 26k, 21k).
+// batches; but with one call in flight the server sits idle while the
+// client turns a reply into the next call, and with a server across a
+// network each round trip is longer still. Measured with 16 concurrent
+// callers on 2 CPUs, the server on the same machine (bench insert, 60k
+// jobs, interleaved with asynq, 2026-12-05 13:25-13:41 UTC): idle, one call
+// in flight carried ~11 jobs per call at 35-43k jobs/s, two ~6-7 at
+// 44-51k, three ~4 at 46-55k, asynq 36-49k; under two busy loops, one call
+// 26-29k, two 23-28k, three 19-21k, asynq 23-24k. Two keeps the idle gain
+// and loses little under load; more splits batches too thinly when CPUs
+// are scarce. (2026-11-23 had found one call best under load 6-9, where
+// batch size matters most.)
 func enqueueCallsInFlight() int {
-	return max(1, runtime.GOMAXPROCS(0)/2)
+	return max(2, runtime.GOMAXPROCS(0)/2)
 }

@@ -117,7 +117,7 @@
 // no bookkeeping.
 //
 // Small enqueues from concurrent callers are group-committed with up to
-// GOMAXPROCS/2 (at least 1) script calls in flight: a caller that finds a
+// GOMAXPROCS/2 (at least 2) script calls in flight: a caller that finds a
 // free slot sends its jobs at once (a lone enqueue waits for nothing);
 // callers arriving while every slot is busy go together in the next call a
 // slot frees (which first yields the processor once, so callers the last
@@ -226,6 +226,22 @@
 // to 1.39-2.65x, median 1.7x, in 6 rounds at 19:52, load 5-8). What is left per job is the HSET
 // of the job hash, the ID index and ready-set adds, the 12 arguments, and
 // on the client the runtime's work of parking and waking each caller.
+//
+// Why single enqueues stay near asynq's rate on this machine (measured
+// 2026-12-05, 2 CPUs, the server on the same machine): the Redis server is
+// the busy side for both. BenchmarkEnqueueCall puts a call of k jobs at
+// about 34 + 10.5k us of server CPU (1 job: 44.6 us, of which the script
+// 21; 16 jobs: 12.7 us per job, the script 10.1). Inside the script, per
+// job (INFO commandstats, variants with one part removed): the HSET
+// creating the job hash ~3.5 us, the ID index's ZADD and ZMSCORE ~2.0,
+// the ready-set ZADD ~1.5, turning 12 arguments into Lua strings ~1.1, the
+// rest Lua. 16 callers with two calls in flight share ~6-8 jobs a call,
+// ~15-18 us per job; asynq, one call per job, costs ~19 us (60k jobs,
+// /proc CPU, flush included). So both top out near one server core,
+// 45-50k jobs/s when idle, and the best split of 16 callers (two calls of
+// 8, the server never idle) would reach ~60k, 1.25x. 1.5x would need the
+// server near 10 us per job in all, below what the job hash, the two
+// sorted-set entries and the replay check every job needs cost today.
 //
 // # Durability
 //
