@@ -187,8 +187,8 @@ func (d *deliverer) deliver(ctx context.Context, job *conveyor.Job[DeliveryArgs]
 	if err != nil {
 		return nil, conveyor.NoRetry(err)
 	}
-	ts := d.cfg.Clock.Now() // one instant for the signature and its header
-	sig, err := Sign(sub.Secret, a.Event.ID, ts, body)
+	ts := d.cfg.Clock.Now() // one instant for the signatures, their header and the grace period
+	sig, err := signAll(sub.signingSecrets(ts), a.Event.ID, ts, body)
 	if err != nil {
 		return nil, conveyor.NoRetry(err)
 	}

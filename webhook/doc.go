@@ -12,7 +12,11 @@
 // Each request is signed per Standard Webhooks 1.0: webhook-id (the event
 // ID, the same on every retry), webhook-timestamp and webhook-signature
 // ("v1," + base64 HMAC-SHA256 of "ID.TIMESTAMP.BODY" keyed by the decoded
-// whsec_ secret); Verify checks one on the receiving side. 2xx completes
+// whsec_ secret); Verify checks one on the receiving side. Store.RotateSecret
+// replaces a secret with a grace period: until it ends, deliveries carry
+// two space-separated signatures, the new secret's first, then the old
+// one's, so receivers holding either verify and can switch at their own
+// pace (only one previous secret is kept). 2xx completes
 // the delivery; 410 disables the subscription; 429 and 5xx retry, after
 // Retry-After when given; redirects are not followed; other answers fail
 // at once. Each attempt records its status, duration and an excerpt of the

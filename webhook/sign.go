@@ -29,6 +29,21 @@ func Sign(secret, msgID string, ts time.Time, body []byte) (string, error) {
 	return "v1," + base64.StdEncoding.EncodeToString(mac(key, msgID, ts.Unix(), body)), nil
 }
 
+// signAll returns the webhook-signature value with one signature per
+// secret, space-separated, in the order given (during a key rotation: the
+// new secret, then the old one), so a receiver holding either verifies.
+func signAll(secrets []string, msgID string, ts time.Time, body []byte) (string, error) {
+	sigs := make([]string, len(secrets))
+	for i, secret := range secrets {
+		sig, err := Sign(secret, msgID, ts, body)
+		if err != nil {
+			return "", err
+		}
+		sigs[i] = sig
+	}
+	return strings.Join(sigs, " "), nil
+}
+
 func mac(key []byte, msgID string, unix int64, body []byte) []byte {
 	h := hmac.New(sha256.New, key)
 	h.Write([]byte(msgID + "." + strconv.FormatInt(unix, 10) + "."))

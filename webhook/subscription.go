@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"conveyor/events"
 )
@@ -36,6 +38,13 @@ type Subscription struct {
 	// Secret signs deliveries (Standard Webhooks: "whsec_" and base64 of
 	// 24 to 64 random bytes). Generated when empty on create.
 	Secret string `json:"secret,omitempty"`
+	// PreviousSecret is the secret RotateSecret replaced: deliveries are
+	// signed with it too (a second signature) until PreviousSecretExpiresAt,
+	// so receivers can switch to the new secret within that grace period.
+	// Only one previous secret is kept. Set by RotateSecret only; masked
+	// like Secret wherever subscriptions are shown.
+	PreviousSecret          string    `json:"previous_secret,omitempty"`
+	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at,omitzero"`
 	// Disabled stops deliveries. A 410 Gone answer disables the
 	// subscription, saying so in DisabledReason. (JSON: "enabled".)
 	Disabled       bool   `json:"-"`
@@ -125,7 +134,26 @@ func (s *Subscription) Validate() error {
 			return err
 		}
 	}
+	if s.PreviousSecret != "" {
+		if _, err := secretKey(s.PreviousSecret); err != nil {
+			return fmt.Errorf("previous_secret: %w", err)
+		}
+	}
 	return nil
+}
+
+// signingSecrets are the secrets a delivery made at now is signed with,
+// current first: the previous secret too while its grace period lasts
+// (it expires at PreviousSecretExpiresAt exactly).
+func (s *Subscription) signingSecrets(now time.Time) []string {
+	if s.previousValid(now) {
+		return []string{s.Secret, s.PreviousSecret}
+	}
+	return []string{s.Secret}
+}
+
+func (s *Subscription) previousValid(now time.Time) bool {
+	return s.PreviousSecret != "" && now.Before(s.PreviousSecretExpiresAt)
 }
 
 func (s *Subscription) method() string {
@@ -165,12 +193,15 @@ func NewSecret() string {
 // Masked stands for a header value in listings (see Redacted).
 const Masked = "…"
 
-// Redacted returns a copy of s to show to people: the secret shortened
+// Redacted returns a copy of s to show to people: the secrets shortened
 // (MaskSecret), header values (which may carry the receiver's credentials)
 // replaced by Masked. Update keeps the stored values when they come back so.
 func (s *Subscription) Redacted() *Subscription {
 	c := *s
 	c.Secret = MaskSecret(s.Secret)
+	if s.PreviousSecret != "" {
+		c.PreviousSecret = MaskSecret(s.PreviousSecret)
+	}
 	if len(s.Headers) > 0 {
 		c.Headers = make(map[string]string, len(s.Headers))
 		for k := range s.Headers {
@@ -178,6 +209,13 @@ func (s *Subscription) Redacted() *Subscription {
 		}
 	}
 	return &c
+}
+
+// LogValue keeps secrets and header values out of logs: a subscription
+// logged with slog shows only its id, url (without query) and whether it
+// is enabled.
+func (s Subscription) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", s.ID), slog.String("url", redactURL(s.URL)), slog.Bool("enabled", !s.Disabled))
 }
 
 // redactURL is u without its query and fragment (which may carry tokens),

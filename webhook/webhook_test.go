@@ -134,6 +134,16 @@ type rig struct {
 // listens to.
 func newRig(t *testing.T, allowLoopback bool) *rig {
 	t.Helper()
+	cfg := Config{}
+	if allowLoopback {
+		cfg.AllowNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	}
+	return newRigWithConfig(t, cfg)
+}
+
+// newRigWithConfig is newRig with the delivery kind's whole Config.
+func newRigWithConfig(t *testing.T, cfg Config) *rig {
+	t.Helper()
 	ctx := context.Background()
 	b, err := memory.New(ctx, memory.Config{})
 	require.NoError(t, err)
@@ -146,10 +156,6 @@ func newRig(t *testing.T, allowLoopback bool) *rig {
 	require.NoError(t, err)
 
 	ws := conveyor.NewWorkers()
-	cfg := Config{}
-	if allowLoopback {
-		cfg.AllowNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	}
 	require.NoError(t, Register(ws, b, cfg))
 	require.NoError(t, ws.Handle("doomed", conveyor.HandlerFunc(func(context.Context, *conveyor.JobRecord) (json.RawMessage, error) {
 		return nil, conveyor.NoRetry(errString("boom"))
