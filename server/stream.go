@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"conveyor/events"
@@ -18,9 +19,14 @@ import (
 // its token as a second subprotocol "bearer.TOKEN".
 const StreamProtocol = "conveyor.v1"
 
-// streamBuffer is how many events may wait for a slow client before the
-// stream is closed (so one slow client never slows the publishers).
-const streamBuffer = 1024
+// streamBuffer is how many events, and streamBufferBytes how many bytes of
+// them, may wait for a slow client before the stream is closed (so one
+// slow client never slows the publishers, nor holds on to more than a few
+// MiB of events: 1024 events of up to 512 KiB of data each would be 512 MiB).
+const (
+	streamBuffer      = 1024
+	streamBufferBytes = 8 << 20
+)
 
 // streamPing keeps idle connections alive through proxies.
 const streamPing = 30 * time.Second
@@ -56,15 +62,25 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	ch := make(chan *events.Event, streamBuffer)
 	overflow := make(chan struct{})
 	var once sync.Once
+	var queued atomic.Int64 // bytes of the events in ch (eventSize)
 	cancel, err := bus.Subscribe("**", func(_ context.Context, ev *events.Event) {
 		if !matchesAny(patterns, ev.Type) {
 			return
 		}
-		select {
-		case ch <- ev:
-		default:
-			once.Do(func() { close(overflow) })
+		// One event larger than the whole budget still goes to a client
+		// that has nothing waiting.
+		n := eventSize(ev)
+		if q := queued.Add(n); q > streamBufferBytes && q != n {
+			queued.Add(-n)
+		} else {
+			select {
+			case ch <- ev:
+				return
+			default:
+				queued.Add(-n)
+			}
 		}
+		once.Do(func() { close(overflow) })
 	})
 	if err != nil {
 		return err
@@ -97,6 +113,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 		case ev := <-ch:
+			queued.Add(-eventSize(ev))
 			data, err := json.Marshal(ev)
 			if err != nil {
 				continue
@@ -109,6 +126,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+}
+
+// eventSize approximates the memory an event holds (its strings and data;
+// the fixed part is a guess), for the stream's byte budget.
+func eventSize(ev *events.Event) int64 {
+	return int64(len(ev.Data) + len(ev.ID) + len(ev.Source) + len(ev.Type) + len(ev.Subject) + 128)
 }
 
 func matchesAny(patterns []string, typ string) bool {

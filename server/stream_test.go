@@ -126,6 +126,35 @@ func TestStreamClosesASlowClient(t *testing.T) {
 	require.Equal(t, websocket.StatusPolicyViolation, websocket.CloseStatus(closeErr), "%v", closeErr)
 }
 
+// TestStreamBoundsBytesNotOnlyEvents sends a non-reading client far fewer
+// events than the buffer's count but far more bytes than its byte budget:
+// the server closes it with 1008 instead of holding them all.
+func TestStreamBoundsBytesNotOnlyEvents(t *testing.T) {
+	t.Parallel()
+	bus := events.NewMemory()
+	b := setup(t, func(o *setupOpts) { o.events = bus })
+	c, _, err := dialStream(t, b, "", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + readToken}}})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 20)
+	ev, err := events.New("test", "doc.huge", "", strings.Repeat("x", 512<<10))
+	require.NoError(t, err)
+	const count = 128 // 64 MiB: 8 times the byte budget (8 MiB), an eighth of the event buffer (1024)
+	for range count {
+		require.NoError(t, bus.Publish(context.Background(), ev))
+	}
+	// The close arrives after what the socket already holds; reading is
+	// what lets it through, and the server must not wait for its 10 s
+	// write timeout to give up.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	var closeErr error
+	for closeErr == nil {
+		_, _, closeErr = c.Read(ctx)
+	}
+	require.Equal(t, websocket.StatusPolicyViolation, websocket.CloseStatus(closeErr), "%v", closeErr)
+}
+
 // TestStreamShowsOtherProcessesEvents serves the stream from a Remote bus:
 // an event another process publishes through the backend reaches it.
 func TestStreamShowsOtherProcessesEvents(t *testing.T) {
