@@ -115,14 +115,69 @@ func (s *Store) Create(ctx context.Context, def Schedule, now time.Time) (*Entry
 	return e, err
 }
 
+// UpdateIf replaces the definition of the existing schedule def.Name,
+// keeping its state, if its record is at version ifVersion
+// (backend.AnyVersion: whatever version it is at). It is the conditional
+// form of Put, for HTTP's If-Match: the version is compared by the
+// backend's compare-and-set write, so an edit made in between is never
+// overwritten. Errors wrap backend.ErrNotFound when there is no such
+// schedule and backend.ErrConflict (naming the current version) when the
+// version differs.
+func (s *Store) UpdateIf(ctx context.Context, def Schedule, ifVersion int64, now time.Time) (*Entry, error) {
+	if err := def.Validate(); err != nil {
+		return nil, err
+	}
+	for {
+		cur, err := s.Get(ctx, def.Name)
+		if err != nil {
+			return nil, err
+		}
+		if ifVersion != backend.AnyVersion && cur.Version != ifVersion {
+			return nil, staleVersion(def.Name, cur.Version, ifVersion)
+		}
+		st := cur.State
+		st.NextRun = nextAfter(&def, st)
+		e, err := s.write(ctx, def, st, cur.Version, now)
+		if errors.Is(err, backend.ErrConflict) {
+			// Changed between the read and the write: read again, which
+			// reports the new version (or, for AnyVersion, applies over it).
+			continue
+		}
+		return e, err
+	}
+}
+
 // Delete removes a schedule (an error wrapping backend.ErrNotFound if there
 // is none). Jobs it already enqueued stay.
 func (s *Store) Delete(ctx context.Context, name string) error {
-	err := s.b.RecordDelete(ctx, &backend.RecordDeleteParams{Namespace: Namespace, Key: name, IfVersion: backend.AnyVersion})
+	return s.DeleteIf(ctx, name, backend.AnyVersion)
+}
+
+// DeleteIf removes a schedule if its record is at version ifVersion
+// (backend.AnyVersion: at any version), in one compare-and-set delete.
+// Errors wrap backend.ErrNotFound when there is no such schedule and
+// backend.ErrConflict (naming the current version) when the version
+// differs.
+func (s *Store) DeleteIf(ctx context.Context, name string, ifVersion int64) error {
+	err := s.b.RecordDelete(ctx, &backend.RecordDeleteParams{Namespace: Namespace, Key: name, IfVersion: ifVersion})
+	if errors.Is(err, backend.ErrConflict) {
+		// Read only to say which version it is at; nothing was deleted.
+		cur, gerr := s.Get(ctx, name)
+		if gerr != nil {
+			return gerr
+		}
+		return staleVersion(name, cur.Version, ifVersion)
+	}
 	if err != nil {
 		return fmt.Errorf("schedule %q: %w", name, err)
 	}
 	return nil
+}
+
+// staleVersion is the error of a conditional write that found the record
+// at another version than the caller's.
+func staleVersion(name string, current, want int64) error {
+	return fmt.Errorf("schedule %q is at version %d, not %d: %w", name, current, want, backend.ErrConflict)
 }
 
 // saveState writes st as the state of the schedule e was read as, and
