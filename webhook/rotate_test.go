@@ -31,6 +31,14 @@ func newStore(t *testing.T) (*Store, backend.Backend) {
 	return NewStore(b), b
 }
 
+// subOf is RotateSecret's answer without the version.
+func subOf(v *Versioned, err error) (*Subscription, error) {
+	if v == nil {
+		return nil, err
+	}
+	return v.Subscription, err
+}
+
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func TestRotateSecret(t *testing.T) {
@@ -40,19 +48,21 @@ func TestRotateSecret(t *testing.T) {
 	require.NoError(t, err)
 	first := s.Secret
 
-	rot, err := st.RotateSecret(ctx, s.ID, time.Hour, t0)
+	v, err := st.RotateSecret(ctx, s.ID, time.Hour, t0)
 	require.NoError(t, err)
+	rot := v.Subscription
 	require.True(t, strings.HasPrefix(rot.Secret, "whsec_"))
 	require.NotEqual(t, first, rot.Secret, "a new secret, in clear")
 	require.Equal(t, first, rot.PreviousSecret)
 	require.Equal(t, t0.Add(time.Hour), rot.PreviousSecretExpiresAt)
-	stored, err := st.Get(ctx, s.ID)
+	stored, err := st.GetVersioned(ctx, s.ID)
 	require.NoError(t, err)
-	require.Equal(t, rot, stored)
+	require.Equal(t, v, stored, "stored as answered, with the record's new version")
+	require.Equal(t, int64(2), v.Version)
 	second := rot.Secret
 
 	// Shown to people: both secrets masked, in Go and in JSON.
-	red := stored.Redacted()
+	red := stored.Subscription.Redacted()
 	require.Equal(t, MaskSecret(second), red.Secret)
 	require.Equal(t, MaskSecret(first), red.PreviousSecret)
 	data, err := json.Marshal(red)
@@ -65,7 +75,7 @@ func TestRotateSecret(t *testing.T) {
 
 	// Rotating again during the grace period: only one previous secret is
 	// kept, the one that was current; the first stops signing at once.
-	rot, err = st.RotateSecret(ctx, s.ID, 2*time.Hour, t0.Add(time.Minute))
+	rot, err = subOf(st.RotateSecret(ctx, s.ID, 2*time.Hour, t0.Add(time.Minute)))
 	require.NoError(t, err)
 	require.Equal(t, second, rot.PreviousSecret)
 	require.Equal(t, t0.Add(time.Minute+2*time.Hour), rot.PreviousSecretExpiresAt)
@@ -73,7 +83,7 @@ func TestRotateSecret(t *testing.T) {
 
 	// Grace 0 drops the old secret at once.
 	third := rot.Secret
-	rot, err = st.RotateSecret(ctx, s.ID, 0, t0.Add(2*time.Minute))
+	rot, err = subOf(st.RotateSecret(ctx, s.ID, 0, t0.Add(2*time.Minute)))
 	require.NoError(t, err)
 	require.NotEqual(t, third, rot.Secret)
 	require.Empty(t, rot.PreviousSecret)
@@ -89,14 +99,14 @@ func TestRotateSecretRefusesBadInput(t *testing.T) {
 	s, err := st.Create(ctx, Subscription{Events: []string{"*"}, URL: "https://example.com"}, t0)
 	require.NoError(t, err)
 	for _, grace := range []time.Duration{-time.Second, MaxRotationGrace + time.Second, 1000 * 24 * time.Hour} {
-		_, err := st.RotateSecret(ctx, s.ID, grace, t0)
+		_, err := subOf(st.RotateSecret(ctx, s.ID, grace, t0))
 		require.ErrorIs(t, err, ErrInvalid, grace)
 		require.ErrorContains(t, err, "grace period", grace)
 		require.ErrorContains(t, err, "out of range", grace)
 	}
-	_, err = st.RotateSecret(ctx, s.ID, MaxRotationGrace, t0)
+	_, err = subOf(st.RotateSecret(ctx, s.ID, MaxRotationGrace, t0))
 	require.NoError(t, err, "30 days is allowed")
-	_, err = st.RotateSecret(ctx, "missing", time.Hour, t0)
+	_, err = subOf(st.RotateSecret(ctx, "missing", time.Hour, t0))
 	require.ErrorIs(t, err, backend.ErrNotFound)
 }
 
@@ -115,7 +125,7 @@ func TestUpdateKeepsThePreviousSecret(t *testing.T) {
 	require.ErrorContains(t, err, "previous_secret")
 	s, err := st.Create(ctx, Subscription{Events: []string{"*"}, URL: "https://example.com"}, t0)
 	require.NoError(t, err)
-	rot, err := st.RotateSecret(ctx, s.ID, time.Hour, t0)
+	rot, err := subOf(st.RotateSecret(ctx, s.ID, time.Hour, t0))
 	require.NoError(t, err)
 
 	// Omitted, or sent back as shown (masked): kept.
@@ -182,7 +192,7 @@ func TestRotateSecretDoesNotLoseAConcurrentUpdate(t *testing.T) {
 		_, err := plain.Update(ctx, edit, t0)
 		require.NoError(t, err)
 	}
-	rot, err := NewStore(rr).RotateSecret(ctx, s.ID, time.Hour, t0)
+	rot, err := subOf(NewStore(rr).RotateSecret(ctx, s.ID, time.Hour, t0))
 	require.NoError(t, err)
 	require.Equal(t, 2, rr.puts, "the conflicting write was redone on the fresh record")
 	stored, err := plain.Get(ctx, s.ID)
@@ -290,7 +300,7 @@ func TestRotationEndToEnd(t *testing.T) {
 		return err
 	}
 
-	rot, err := st.RotateSecret(ctx, sub.ID, time.Hour, fake.Now())
+	rot, err := subOf(st.RotateSecret(ctx, sub.ID, time.Hour, fake.Now()))
 	require.NoError(t, err)
 	fresh := rot.Secret
 
@@ -330,7 +340,7 @@ func TestEveryAttemptSignsWithTheSecretsValidThen(t *testing.T) {
 	st := NewStore(r.b)
 	kr := newKeyReceiver(t, fake)
 	sub := r.subscribe(t, Subscription{Events: []string{"doc.*"}, URL: kr.URL})
-	rot, err := st.RotateSecret(ctx, sub.ID, time.Hour, fake.Now())
+	rot, err := subOf(st.RotateSecret(ctx, sub.ID, time.Hour, fake.Now()))
 	require.NoError(t, err)
 	kr.holds(rot.Secret)
 	kr.beforeAnswer = func(w http.ResponseWriter) bool {

@@ -138,10 +138,10 @@ const MaxRotationGrace = 30 * 24 * time.Hour
 // at once. Only one previous secret is kept: rotating again during a grace
 // period replaces the previous secret with the current one (the oldest
 // stops signing at once). The answer holds the new secret in clear, to be
-// shown once, as on create. A concurrent change of the subscription is not
-// lost: the write is checked against the record's version and redone on
-// the fresh record when it moved.
-func (st *Store) RotateSecret(ctx context.Context, id string, grace time.Duration, now time.Time) (*Subscription, error) {
+// shown once, as on create, with the record's new version. A concurrent
+// change of the subscription is not lost: the write is checked against the
+// record's version and redone on the fresh record when it moved.
+func (st *Store) RotateSecret(ctx context.Context, id string, grace time.Duration, now time.Time) (*Versioned, error) {
 	if grace < 0 || grace > MaxRotationGrace {
 		return nil, fmt.Errorf("%w: grace period %s is out of range (0 to %s)", ErrInvalid, grace, MaxRotationGrace)
 	}
@@ -155,14 +155,14 @@ func (st *Store) RotateSecret(ctx context.Context, id string, grace time.Duratio
 			s.PreviousSecret, s.PreviousSecretExpiresAt = s.Secret, now.Add(grace).UTC()
 		}
 		s.Secret = NewSecret()
-		_, err = st.write(ctx, s, version, now)
+		r, err := st.write(ctx, s, version, now)
 		if errors.Is(err, backend.ErrConflict) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		return s, nil
+		return &Versioned{Subscription: s, Version: r.Version}, nil
 	}
 }
 
