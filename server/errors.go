@@ -13,23 +13,24 @@ import (
 // Error codes of the API's error bodies. They are stable: clients may switch
 // on them.
 const (
-	CodeBadRequest       = "bad_request"        // 400: the request is malformed or invalid
-	CodeInvalidJSON      = "invalid_json"       // 400: the body is not JSON or not the expected shape
-	CodeUnknownField     = "unknown_field"      // 400: the body has a field the API does not know
-	CodeInvalidJob       = "invalid_job"        // 400: a job failed validation (kind, queue, options)
-	CodeInvalidSchedule  = "invalid_schedule"   // 400: a schedule failed validation (cron, timezone, policies, job)
-	CodeInvalidWebhook   = "invalid_webhook"    // 400: a webhook subscription failed validation (events, url, secret)
-	CodeInvalidEvent     = "invalid_event"      // 400: an event failed validation (type, id, data)
-	CodeUnauthorized     = "unauthorized"       // 401: no or unknown bearer token
-	CodeForbidden        = "forbidden"          // 403: the token's scope does not allow the route, or a cross-origin request
-	CodeNotFound         = "not_found"          // 404: no such job, or no such route
-	CodeMethodNotAllowed = "method_not_allowed" // 405: the route exists with other methods
-	CodeWrongState       = "wrong_state"        // 409: the operation does not apply to the job's state
-	CodeConflict         = "conflict"           // 409: the thing to create exists already
-	CodeTooLarge         = "too_large"          // 413: the body, a batch or a job's args exceed a limit
-	CodeUnknownKind      = "unknown_kind"       // 422: no worker registered the job's kind
-	CodeUnavailable      = "unavailable"        // 503: the backend cannot be reached
-	CodeInternal         = "internal"           // 500: anything else
+	CodeBadRequest         = "bad_request"         // 400: the request is malformed or invalid
+	CodeInvalidJSON        = "invalid_json"        // 400: the body is not JSON or not the expected shape
+	CodeUnknownField       = "unknown_field"       // 400: the body has a field the API does not know
+	CodeInvalidJob         = "invalid_job"         // 400: a job failed validation (kind, queue, options)
+	CodeInvalidSchedule    = "invalid_schedule"    // 400: a schedule failed validation (cron, timezone, policies, job)
+	CodeInvalidWebhook     = "invalid_webhook"     // 400: a webhook subscription failed validation (events, url, secret)
+	CodeInvalidEvent       = "invalid_event"       // 400: an event failed validation (type, id, data)
+	CodeUnauthorized       = "unauthorized"        // 401: no or unknown bearer token
+	CodeForbidden          = "forbidden"           // 403: the token's scope does not allow the route, or a cross-origin request
+	CodeNotFound           = "not_found"           // 404: no such job, or no such route
+	CodeMethodNotAllowed   = "method_not_allowed"  // 405: the route exists with other methods
+	CodeWrongState         = "wrong_state"         // 409: the operation does not apply to the job's state
+	CodeConflict           = "conflict"            // 409: the thing to create exists already
+	CodePreconditionFailed = "precondition_failed" // 412: If-Match names another version than the stored one (or the record is gone)
+	CodeTooLarge           = "too_large"           // 413: the body, a batch or a job's args exceed a limit
+	CodeUnknownKind        = "unknown_kind"        // 422: no worker registered the job's kind
+	CodeUnavailable        = "unavailable"         // 503: the backend cannot be reached
+	CodeInternal           = "internal"            // 500: anything else
 )
 
 // apiError is an error with the HTTP status and code it is answered with.

@@ -52,6 +52,7 @@ func (s *Server) routeTable() []route {
 		{Route{"PUT", "/api/v1/webhooks/{id}", false}, s.putWebhook},
 		{Route{"DELETE", "/api/v1/webhooks/{id}", false}, s.deleteWebhook},
 		{Route{"GET", "/api/v1/webhooks/{id}/deliveries", false}, s.webhookDeliveries},
+		{Route{"POST", "/api/v1/webhooks/{id}/rotate-secret", false}, s.rotateWebhookSecret},
 		{Route{"POST", "/api/v1/events", false}, s.postEvent},
 		{Route{"GET", "/api/v1/stream", false}, s.stream},
 	}

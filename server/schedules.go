@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"conveyor/backend"
 	"conveyor/schedule"
@@ -35,6 +36,7 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
 		return scheduleErr(err)
 	}
 	w.Header().Set("Location", "/api/v1/schedules/"+e.Name)
+	setETag(w, e.Version)
 	writeJSON(w, http.StatusCreated, e)
 	return nil
 }
@@ -44,27 +46,53 @@ func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	setETag(w, e.Version)
 	writeJSON(w, http.StatusOK, e)
 	return nil
 }
 
 // putSchedule creates or replaces the schedule named in the path, keeping
-// the state of one that exists.
+// the state of one that exists. With If-Match it only replaces one that
+// exists at that version (any version for *); otherwise 412.
 func (s *Server) putSchedule(w http.ResponseWriter, r *http.Request) error {
-	def, err := s.decodeSchedule(r, r.PathValue("name"))
+	version, conditional, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
-	e, err := s.schedules().Put(r.Context(), def, s.cfg.Clock.Now())
+	name := r.PathValue("name")
+	def, err := s.decodeSchedule(r, name)
+	if err != nil {
+		return err
+	}
+	var e *schedule.Entry
+	if conditional {
+		e, err = s.schedules().UpdateIf(r.Context(), def, version, s.cfg.Clock.Now())
+		if errors.Is(err, backend.ErrConflict) || errors.Is(err, backend.ErrNotFound) {
+			return preconditionErr(err, "schedule "+strconv.Quote(name))
+		}
+	} else {
+		e, err = s.schedules().Put(r.Context(), def, s.cfg.Clock.Now())
+	}
 	if err != nil {
 		return scheduleErr(err)
 	}
+	setETag(w, e.Version)
 	writeJSON(w, http.StatusOK, e)
 	return nil
 }
 
+// deleteSchedule deletes a schedule; with If-Match, only at that version
+// (412 otherwise; 404 if there is none, as without the header).
 func (s *Server) deleteSchedule(w http.ResponseWriter, r *http.Request) error {
-	if err := s.schedules().Delete(r.Context(), r.PathValue("name")); err != nil {
+	version, _, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	err = s.schedules().DeleteIf(r.Context(), r.PathValue("name"), version)
+	if errors.Is(err, backend.ErrConflict) {
+		return preconditionErr(err, "")
+	}
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -1,19 +1,65 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	"conveyor/backend"
 	"conveyor/events"
 	"conveyor/webhook"
 )
 
 // WebhookListView is the body of GET /api/v1/webhooks.
 type WebhookListView struct {
-	Webhooks []*webhook.Subscription `json:"webhooks"`
+	Webhooks []*WebhookView `json:"webhooks"`
+}
+
+// WebhookView is a subscription as the API shows it, with "version": the
+// version of its record, which is also its ETag and what If-Match names.
+type WebhookView struct {
+	*webhook.Subscription
+	Version int64
+}
+
+// MarshalJSON puts "version" beside the subscription's own fields (the
+// embedded Subscription's MarshalJSON would otherwise drop it).
+func (v WebhookView) MarshalJSON() ([]byte, error) {
+	data, err := json.Marshal(v.Subscription)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return nil, err
+	}
+	obj["version"] = json.RawMessage(strconv.FormatInt(v.Version, 10))
+	return json.Marshal(obj)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (v *WebhookView) UnmarshalJSON(data []byte) error {
+	var sub webhook.Subscription
+	if err := json.Unmarshal(data, &sub); err != nil {
+		return err
+	}
+	var rest struct {
+		Version int64 `json:"version"`
+	}
+	if err := json.Unmarshal(data, &rest); err != nil {
+		return err
+	}
+	*v = WebhookView{Subscription: &sub, Version: rest.Version}
+	return nil
+}
+
+// maskedView is masked(v) as a WebhookView.
+func maskedView(v *webhook.Versioned) *WebhookView {
+	return &WebhookView{Subscription: masked(v.Subscription), Version: v.Version}
 }
 
 func (s *Server) webhooks() *webhook.Store { return webhook.NewStore(s.client.Backend()) }
@@ -24,13 +70,13 @@ func (s *Server) webhooks() *webhook.Store { return webhook.NewStore(s.client.Ba
 func masked(sub *webhook.Subscription) *webhook.Subscription { return sub.Redacted() }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
-	subs, err := s.webhooks().List(r.Context())
+	subs, err := s.webhooks().ListVersioned(r.Context())
 	if err != nil {
 		return err
 	}
-	out := WebhookListView{Webhooks: make([]*webhook.Subscription, len(subs))}
+	out := WebhookListView{Webhooks: make([]*WebhookView, len(subs))}
 	for i, sub := range subs {
-		out.Webhooks[i] = masked(sub)
+		out.Webhooks[i] = maskedView(sub)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -49,21 +95,31 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 		return webhookErr(err)
 	}
 	w.Header().Set("Location", "/api/v1/webhooks/"+created.ID)
-	writeJSON(w, http.StatusCreated, created) // the only answer with the whole secret
+	// A record's first version is 1 (backend.Record), so the new
+	// subscription's is known without reading it back.
+	setETag(w, 1)
+	writeJSON(w, http.StatusCreated, &WebhookView{Subscription: created, Version: 1}) // the only answer with the whole secret
 	return nil
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
-	sub, err := s.webhooks().Get(r.Context(), r.PathValue("id"))
+	v, err := s.webhooks().GetVersioned(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, masked(sub))
+	setETag(w, v.Version)
+	writeJSON(w, http.StatusOK, maskedView(v))
 	return nil
 }
 
-// putWebhook replaces a subscription; an omitted secret keeps the stored one.
+// putWebhook replaces a subscription; an omitted secret keeps the stored
+// one. With If-Match, only if it is at that version (412 otherwise; 404 if
+// there is none, as without the header).
 func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request) error {
+	version, _, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	sub, err := decodeWebhook(r)
 	if err != nil {
 		return err
@@ -73,16 +129,30 @@ func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "body names webhook %q but the path names %q", sub.ID, id)
 	}
 	sub.ID = id
-	updated, err := s.webhooks().Update(r.Context(), sub, s.cfg.Clock.Now())
+	updated, err := s.webhooks().UpdateIf(r.Context(), sub, version, s.cfg.Clock.Now())
+	if errors.Is(err, backend.ErrConflict) {
+		return preconditionErr(err, "")
+	}
 	if err != nil {
 		return webhookErr(err)
 	}
-	writeJSON(w, http.StatusOK, masked(updated))
+	setETag(w, updated.Version)
+	writeJSON(w, http.StatusOK, maskedView(updated))
 	return nil
 }
 
+// deleteWebhook deletes a subscription; with If-Match, only at that
+// version (412 otherwise; 404 if there is none, as without the header).
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
-	if err := s.webhooks().Delete(r.Context(), r.PathValue("id")); err != nil {
+	version, _, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	err = s.webhooks().DeleteIf(r.Context(), r.PathValue("id"), version)
+	if errors.Is(err, backend.ErrConflict) {
+		return preconditionErr(err, "")
+	}
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -115,11 +185,77 @@ func decodeWebhook(r *http.Request) (webhook.Subscription, error) {
 	if err != nil {
 		return webhook.Subscription{}, err
 	}
-	sub, err := webhook.Decode(data)
+	sub, err := webhook.Decode(withoutVersion(data))
 	if err != nil {
 		return sub, webhookErr(err)
 	}
 	return sub, nil
+}
+
+// withoutVersion drops a top-level "version" from a JSON object: answers
+// carry it, so a read-modify-write sends it back, and like a schedule's it
+// is ignored (If-Match is how a write names the version it expects).
+// Anything else is returned as is, for the decoder to judge.
+func withoutVersion(data []byte) []byte {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(data, &obj) != nil {
+		return data
+	}
+	if _, ok := obj["version"]; !ok {
+		return data
+	}
+	delete(obj, "version")
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+// RotateSecretRequest is the optional body of POST
+// /api/v1/webhooks/{id}/rotate-secret.
+type RotateSecretRequest struct {
+	// GraceSeconds is how long the old secret keeps signing deliveries
+	// beside the new one: 0 drops it at once, at most 30 days. Default
+	// 86400 (a day).
+	GraceSeconds *int64 `json:"grace_seconds,omitempty"`
+}
+
+// defaultRotationGrace gives receivers a day to take the new secret.
+const defaultRotationGrace = 24 * time.Hour
+
+// rotateWebhookSecret gives a subscription a new secret, the old one still
+// signing for the grace period, and answers with the new secret in clear:
+// like creation's, the only answer that shows it.
+func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	grace := defaultRotationGrace
+	if len(bytes.TrimSpace(data)) > 0 {
+		var req RotateSecretRequest
+		if err := decodeJSON(data, &req); err != nil {
+			return err
+		}
+		if g := req.GraceSeconds; g != nil {
+			if limit := int64(webhook.MaxRotationGrace / time.Second); *g < 0 || *g > limit {
+				return errorf(http.StatusBadRequest, CodeBadRequest, "grace_seconds: %d is out of range (0 to %d, 30 days)", *g, limit)
+			}
+			grace = time.Duration(*g) * time.Second
+		}
+	}
+	v, err := s.webhooks().RotateSecret(r.Context(), r.PathValue("id"), grace, s.cfg.Clock.Now())
+	if err != nil {
+		return webhookErr(err)
+	}
+	// Everything masked as in a GET (the old secret and header values
+	// included) but the new secret.
+	shown := masked(v.Subscription)
+	shown.Secret = v.Subscription.Secret
+	setETag(w, v.Version)
+	writeJSON(w, http.StatusOK, &WebhookView{Subscription: shown, Version: v.Version})
+	return nil
 }
 
 func webhookErr(err error) error {

@@ -33,8 +33,9 @@ export function onUnauthorized(fn) {
 }
 
 // api sends one request and returns the decoded body (null for 204).
-export async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
+// extraHeaders are added to the request (If-Match for conditional writes).
+export async function api(method, path, body, extraHeaders) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   if (token) headers.Authorization = "Bearer " + token;
   const init = { method, headers, credentials: "omit", cache: "no-store" };
   if (body !== undefined) {

@@ -119,6 +119,14 @@ export async function mount(view, route, ctx) {
     try {
       await fn();
     } catch (e) {
+      if (e.status === 412) {
+        // If-Match failed: someone changed or deleted the schedule since
+        // this page read it. Nothing was written; show what it is now.
+        ctx.flash("Could not " + label + ": it was changed elsewhere, reloaded. Check it and try again.", "error");
+        lastJSON = "";
+        load().catch(() => {});
+        return;
+      }
       ctx.flash("Could not " + label + ": " + describe(e), "error");
       return;
     }
@@ -128,6 +136,9 @@ export async function mount(view, route, ctx) {
   }
 
   const path = (name) => "/api/v1/schedules/" + enc(name);
+  // ifMatch makes a write apply only to the version this page shows, so
+  // an edit made elsewhere since is not overwritten (412 instead).
+  const ifMatch = (e) => ({ "If-Match": '"' + e.version + '"' });
 
   function row(e) {
     const enabled = e.enabled !== false;
@@ -164,7 +175,7 @@ export async function mount(view, route, ctx) {
               type: "button",
               class: "ghost small",
               dataset: { action: enabled ? "disable" : "enable" },
-              onclick: () => run((enabled ? "disable " : "enable ") + e.name, () => ctx.api("PUT", path(e.name), { ...definition(e), enabled: !enabled }), "schedule " + e.name + (enabled ? " disabled" : " enabled")),
+              onclick: () => run((enabled ? "disable " : "enable ") + e.name, () => ctx.api("PUT", path(e.name), { ...definition(e), enabled: !enabled }, ifMatch(e)), "schedule " + e.name + (enabled ? " disabled" : " enabled")),
             },
             enabled ? "Disable" : "Enable",
           ),
@@ -176,7 +187,7 @@ export async function mount(view, route, ctx) {
               dataset: { action: "delete" },
               onclick: async () => {
                 if (await ctx.confirm("Delete schedule " + e.name + "? Jobs it already enqueued stay.", "Delete schedule")) {
-                  run("delete " + e.name, () => ctx.api("DELETE", path(e.name)), "schedule " + e.name + " deleted");
+                  run("delete " + e.name, () => ctx.api("DELETE", path(e.name), undefined, ifMatch(e)), "schedule " + e.name + " deleted");
                 }
               },
             },

@@ -1,7 +1,7 @@
-// Webhooks: subscriptions (list, add, enable/disable, delete) and, at
-// #/webhooks/ID, one subscription with its delivery jobs. The secret is shown
-// whole once, right after the subscription is created; the API never shows
-// it again (nor header values).
+// Webhooks: subscriptions (list, add, enable/disable, rotate the secret,
+// delete) and, at #/webhooks/ID, one subscription with its delivery jobs. A
+// secret is shown whole once, right after the subscription is created or
+// its secret rotated; the API never shows it again (nor header values).
 import { h, table, stateBadge, timeEl, text, fmtRelative, refreshRelative } from "./dom.js";
 import { enc, query } from "./api.js";
 
@@ -14,12 +14,18 @@ function describe(e) {
 }
 
 // definition is what PUT takes back: the view as it came (masked secret and
-// header values keep the stored ones).
+// header values keep the stored ones). The previous secret of a rotation is
+// left out: the server keeps it as stored, whatever this view last saw.
 function definition(sub) {
   const d = { ...sub };
   delete d.disabled_reason;
+  delete d.previous_secret;
+  delete d.previous_secret_expires_at;
   return d;
 }
+
+// ROTATION_GRACE_TEXT says what rotate-secret's default grace period means.
+const ROTATION_GRACE_TEXT = "The old secret keeps signing deliveries, beside the new one, for a day.";
 
 function filters(sub) {
   const parts = [];
@@ -99,20 +105,48 @@ export async function mount(view, route, ctx) {
       return;
     }
     form.reset();
-    // The only time the whole secret is shown.
+    showSecret("Webhook added. ", "Its signing secret is shown this once: keep it where the receiver verifies signatures.", created.secret);
+    load().catch(() => {});
+  });
+
+  // showSecret shows a whole secret: the only time it is shown, after the
+  // webhook's creation or a rotation.
+  function showSecret(headline, explain, secret) {
     secretBox.replaceChildren(
-      h("p", null, h("strong", null, "Webhook added. "), "Its signing secret is shown this once: keep it where the receiver verifies signatures."),
-      h("pre", { class: "secret", id: "webhook-secret-value" }, text(created.secret)),
+      h("p", null, h("strong", null, headline), explain),
+      h("pre", { class: "secret", id: "webhook-secret-value" }, text(secret)),
       h("button", { type: "button", class: "ghost small", onclick: () => (secretBox.hidden = true) }, "Done, hide it"),
     );
     secretBox.hidden = false;
+    secretBox.scrollIntoView({ block: "nearest" });
+  }
+
+  async function rotate(sub) {
+    if (!(await ctx.confirm("Rotate the signing secret of the webhook to " + sub.url + "? " + ROTATION_GRACE_TEXT, "Rotate secret"))) return;
+    let rotated;
+    try {
+      rotated = await ctx.api("POST", path(sub.id) + "/rotate-secret");
+    } catch (e) {
+      ctx.flash("Could not rotate the secret: " + describe(e), "error");
+      return;
+    }
+    showSecret("Secret rotated. ", "The new signing secret is shown this once: give it to the receiver. " + ROTATION_GRACE_TEXT, rotated.secret);
+    ctx.flash("secret rotated");
     load().catch(() => {});
-  });
+  }
 
   async function run(label, fn, okMsg) {
     try {
       await fn();
     } catch (e) {
+      if (e.status === 412) {
+        // If-Match failed: someone changed or deleted the webhook since
+        // this page read it. Nothing was written; show what it is now.
+        ctx.flash("Could not " + label + ": it was changed elsewhere, reloaded. Check it and try again.", "error");
+        lastJSON = "";
+        load().catch(() => {});
+        return;
+      }
       ctx.flash("Could not " + label + ": " + describe(e), "error");
       return;
     }
@@ -121,6 +155,9 @@ export async function mount(view, route, ctx) {
   }
 
   const path = (id) => "/api/v1/webhooks/" + enc(id);
+  // ifMatch makes a write apply only to the version this page shows, so
+  // an edit made elsewhere since is not overwritten (412 instead).
+  const ifMatch = (sub) => ({ "If-Match": '"' + sub.version + '"' });
 
   function row(sub) {
     const enabled = sub.enabled !== false;
@@ -142,10 +179,11 @@ export async function mount(view, route, ctx) {
               type: "button",
               class: "ghost small",
               dataset: { action: enabled ? "disable" : "enable" },
-              onclick: () => run((enabled ? "disable" : "enable") + " the webhook", () => ctx.api("PUT", path(sub.id), { ...definition(sub), enabled: !enabled }), "webhook " + (enabled ? "disabled" : "enabled")),
+              onclick: () => run((enabled ? "disable" : "enable") + " the webhook", () => ctx.api("PUT", path(sub.id), { ...definition(sub), enabled: !enabled }, ifMatch(sub)), "webhook " + (enabled ? "disabled" : "enabled")),
             },
             enabled ? "Disable" : "Enable",
           ),
+          h("button", { type: "button", class: "ghost small", dataset: { action: "rotate" }, onclick: () => rotate(sub) }, "Rotate secret"),
           h(
             "button",
             {
@@ -154,7 +192,7 @@ export async function mount(view, route, ctx) {
               dataset: { action: "delete" },
               onclick: async () => {
                 if (await ctx.confirm("Delete the webhook to " + sub.url + "? Deliveries already queued stay.", "Delete webhook")) {
-                  run("delete the webhook", () => ctx.api("DELETE", path(sub.id)), "webhook deleted");
+                  run("delete the webhook", () => ctx.api("DELETE", path(sub.id), undefined, ifMatch(sub)), "webhook deleted");
                 }
               },
             },
@@ -250,6 +288,8 @@ async function mountOne(view, id, ctx) {
           h("dd", null, filters(sub) || "—"),
           h("dt", null, "secret"),
           h("dd", { class: "mono" }, text(sub.secret)),
+          sub.previous_secret ? h("dt", null, "previous secret") : null,
+          sub.previous_secret ? h("dd", { id: "webhook-previous-secret" }, h("span", { class: "mono" }, sub.previous_secret), " signs too until ", timeEl(sub.previous_secret_expires_at)) : null,
           h("dt", null, "headers"),
           h("dd", null, sub.headers ? Object.keys(sub.headers).join(", ") : "—"),
         ),
