@@ -25,7 +25,7 @@ const (
 // The range of run_at a job may have.
 var (
 	minRunAt = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxRunAt = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxRunAt = backend.MaxRunAt
 )
 
 // ErrInvalidJob is wrapped by every error about a job a caller tried to

@@ -42,6 +42,11 @@ func (s JobState) Final() bool {
 // Valid reports whether s is one of the defined states.
 func (s JobState) Valid() bool { return slices.Contains(AllStates, s) }
 
+// MaxRunAt bounds a job's run_at (exclusive): enqueues refuse later ones
+// and the worker caps snooze and retry delays there, so every backend can
+// store it (some keep times as nanoseconds since 1970, which end in 2262).
+var MaxRunAt = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // AttemptError records one failed attempt.
 type AttemptError struct {
 	// Attempt is the attempt number (1-based) that failed.

@@ -82,6 +82,19 @@ func testRetry(t *testing.T, f Factory) {
 		require.Len(t, got, 2)
 	})
 
+	t.Run("RerunWithoutResultDropsTheOldOne", func(t *testing.T) {
+		h := setup(t, f)
+		q := "retry-result"
+		id := h.addOne(q)
+		h.finishOK(base, complete(h.claimOne(q, id, base), `{"run":1}`))
+		now := at(time.Minute)
+		_, err := h.retry(id, now)
+		require.NoError(t, err)
+		h.finishOK(now, complete(h.claimOne(q, id, now), ""))
+		j := h.requireState(id, backend.StateCompleted)
+		require.Nil(t, j.Result, "the second run returned no result; the first run's must not show (got %s)", j.Result)
+	})
+
 	t.Run("ScheduledDueNow", func(t *testing.T) {
 		h := setup(t, f)
 		q := "retry-scheduled"

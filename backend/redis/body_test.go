@@ -150,15 +150,39 @@ func TestClaimLargeJob(t *testing.T) {
 	require.Equal(t, string(args), string(jobs[0].Args))
 }
 
-// TestEnqueueRejectsNULInID: a NUL byte separates a ready member's ID from
-// its claim body, so IDs may not contain one.
-func TestEnqueueRejectsNULInID(t *testing.T) {
+// TestEnqueueRejectsSeparatorsInID: a NUL byte separates a ready member's
+// ID from its claim body, '|' a running member's parts, and '{' or '}'
+// would break the hash tag (such a job could be stored but never found by
+// ID), so IDs may not contain them.
+func TestEnqueueRejectsSeparatorsInID(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, err := b.JobEnqueue(t.Context(), &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{
-		insert("nul", func(j *backend.JobInsert) { j.ID = "a\x00b" }),
-	}})
-	require.ErrorContains(t, err, "invalid job id")
+	for _, id := range []string{"a\x00b", "a{b", "a}b", "a|b"} {
+		_, err := b.JobEnqueue(t.Context(), &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{
+			insert("sep", func(j *backend.JobInsert) { j.ID = id }),
+		}})
+		require.ErrorContains(t, err, "invalid job id", "%q", id)
+	}
+}
+
+// TestEnqueueJustAfterNowIsScheduled: run_at after Now means scheduled, as
+// on every backend, even by less than the microsecond the sets score by.
+func TestEnqueueJustAfterNowIsScheduled(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	j := insert("submicro", func(j *backend.JobInsert) { j.RunAt = t0.Add(500 * time.Nanosecond) })
+	require.Equal(t, backend.StateScheduled, enqueue(t, b, t0, j)[0].State)
+	c := claim(t, b, "submicro", 1, t0.Add(time.Microsecond), time.Minute)
+	require.Len(t, c, 1, "due a microsecond later")
+}
+
+// TestPrefixMayNotContainColon: prefix "p" with queue "a:b" and prefix
+// "p:a" with queue "b" would name the same keys.
+func TestPrefixMayNotContainColon(t *testing.T) {
+	t.Parallel()
+	err := Config{Prefix: "app:conveyor"}.Validate()
+	require.ErrorContains(t, err, "must not contain")
+	require.ErrorContains(t, err, "':'")
 }
 
 // TestEnqueueSameIDTwiceInBatch: the second copy of an ID in one batch is a

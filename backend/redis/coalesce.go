@@ -61,7 +61,7 @@ func (c *coalescer) submit(ctx context.Context, r *enqueueReq) error {
 		case <-r.done:
 			return nil
 		case <-ctx.Done():
-			return fmt.Errorf("enqueue: %w (the jobs may still be stored)", ctx.Err())
+			return c.withdraw(ctx, r)
 		}
 	}
 	c.inFlight++
@@ -75,6 +75,23 @@ func (c *coalescer) submit(ctx context.Context, r *enqueueReq) error {
 	c.send(sctx, batch)
 	c.release()
 	return nil
+}
+
+// withdraw takes r back from the waiting requests when its caller's ctx
+// ended before any call took it: its jobs are then certainly not stored,
+// and no later call reads them after the caller has returned. A request
+// already taken rides on a call in flight, whose outcome it cannot wait
+// for.
+func (c *coalescer) withdraw(ctx context.Context, r *enqueueReq) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, p := range c.pending {
+		if p == r {
+			c.pending = append(c.pending[:i], c.pending[i+1:]...)
+			return fmt.Errorf("enqueue: %w (nothing was stored)", ctx.Err())
+		}
+	}
+	return fmt.Errorf("enqueue: %w (the jobs may still be stored)", ctx.Err())
 }
 
 // release hands the caller's slot to the requests that queued up meanwhile

@@ -120,12 +120,58 @@ func TestCoalescerWaiterCancelled(t *testing.T) {
 	waiter := fakeReq("b")
 	err := c.submit(ctx, waiter)
 	require.ErrorIs(t, err, context.Canceled)
-	require.ErrorContains(t, err, "may still be stored")
+	require.ErrorContains(t, err, "nothing was stored")
 	close(f.release)
+	require.NoError(t, <-first)
+	require.Equal(t, []int{1}, f.sizes, "the withdrawn request was not sent")
+	select {
+	case <-waiter.done:
+		t.Fatal("a withdrawn request was answered")
+	default:
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	require.Zero(t, c.inFlight, "the slot was freed")
+	require.Empty(t, c.pending)
+}
+
+// TestCoalescerTakenWaiterCancelled: a request a call already carries
+// cannot be withdrawn; its caller, whose ctx ends, hears that the jobs may
+// be stored, and the call still completes it.
+func TestCoalescerTakenWaiterCancelled(t *testing.T) {
+	t.Parallel()
+	gate := make(chan struct{})
+	var calls atomic.Int32
+	taken := make(chan struct{})
+	f := &fakeSender{}
+	c := &coalescer{max: 1, send: func(ctx context.Context, reqs []*enqueueReq) {
+		switch calls.Add(1) {
+		case 1:
+			<-gate // holds the slot while the waiter queues
+		case 2:
+			close(taken)
+			<-gate
+		}
+		f.send(ctx, reqs)
+	}}
+	first := make(chan error, 1)
+	go func() { first <- c.submit(t.Context(), fakeReq("a")) }()
+	require.Eventually(t, func() bool { return calls.Load() == 1 }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithCancel(t.Context())
+	waiter := fakeReq("b")
+	second := make(chan error, 1)
+	go func() { second <- c.submit(ctx, waiter) }()
+	require.Eventually(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return len(c.pending) == 1 }, 5*time.Second, time.Millisecond)
+	gate <- struct{}{} // first call ends; the drain takes the waiter
+	<-taken
+	cancel()
+	err := <-second
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorContains(t, err, "may still be stored")
+	close(gate)
 	require.NoError(t, <-first)
 	<-waiter.done
 	require.NoError(t, waiter.err)
-	require.Equal(t, []int{1, 1}, f.sizes)
 }
 
 // TestCoalescerSendError: a failed call reports its error to every request

@@ -93,7 +93,9 @@ func appendEnqueueValues(dst []any, j *backend.JobInsert, now time.Time) ([]any,
 	if j == nil {
 		return nil, fmt.Errorf("enqueue: nil job")
 	}
-	if j.ID == "" || strings.ContainsAny(j.ID, "|}\x00") {
+	// '{' and '}' would break the job's hash tag (lookupQueue refuses
+	// them), '|' the running-set member, NUL the claim-body member.
+	if j.ID == "" || strings.ContainsAny(j.ID, "|{}\x00") {
 		return nil, fmt.Errorf("enqueue: invalid job id %q", j.ID)
 	}
 	if j.Queue == "" || strings.ContainsAny(j.Queue, "{}|") {
@@ -112,10 +114,11 @@ func appendEnqueueValues(dst []any, j *backend.JobInsert, now time.Time) ([]any,
 	if runAt.IsZero() {
 		runAt = now
 	}
-	// Scheduled when due after Now, at the microsecond resolution claim and
-	// promote compare with.
+	// Scheduled when due after Now, as on every backend, even by less than
+	// the microsecond claim and promote compare with (it is then promoted
+	// by the next claim).
 	scheduled := 0
-	if runAt.UnixMicro() > now.UnixMicro() {
+	if runAt.After(now) {
 		scheduled = 1
 	}
 	runNs := nsStr(runAt)

@@ -139,7 +139,11 @@
 // prefix, which they would misread, and builds that know only version 3
 // refuse a version-4 one (they would take a member with a body for a job
 // ID of that name, losing the job at claim and missing it at cancel,
-// delete or retry).
+// delete or retry). One exception: the very first layout-1 builds (a few
+// hours of development, before the per-queue ID index) kept a global
+// P:ids index; Migrate does not build per-queue indexes from it, so such
+// jobs are missing from JobList and a replayed enqueue of one is not seen
+// as a replay.
 //
 // Every older process on the prefix must be stopped before a version-4
 // process starts. The older builds check the version only in their own
@@ -261,9 +265,19 @@
 //
 // # Reconnection
 //
-// go-redis redials by itself; a command that fails with a network error is
-// retried by go-redis (MaxRetries, default 3). Enqueue is idempotent (a
-// replayed ID is not stored twice); a replayed finish may report a lease as
-// lost although its outcome was applied; a replayed claim can leave a job
-// running under a lease nobody holds until JobRescue hands it back.
+// go-redis redials by itself; a command that fails with a network error,
+// or whose reply does not arrive in time, is sent again by go-redis
+// (MaxRetries, default 3), so a script may run twice when only its reply
+// was lost. What that means per operation:
+//   - enqueue is idempotent: a replayed ID is not stored twice, but the
+//     second run answers Duplicate, naming the caller's own new job;
+//   - a replayed finish may report a lease as lost although its outcome
+//     was applied;
+//   - a replayed claim claims a second batch: the first one stays running
+//     under a lease nobody holds until JobRescue hands it back, which
+//     counts the attempt, so a job at its last attempt ends failed without
+//     having run (as if its worker had died at once);
+//   - a replayed cancel or retry may answer ErrWrongState after it
+//     succeeded, and a replayed RecordPut or RecordDelete with IfVersion
+//     ErrConflict after it was applied: read the record or job again.
 package redis

@@ -46,40 +46,60 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	const per = 3 // see claim.lua's reply
 	res := &backend.JobClaimResult{Jobs: make([]*backend.Job, 0, len(vals)/per)}
 	var dec jobDecoder
+	var unreadable []*backend.JobOutcome
 	for at := 0; at+per <= len(vals); at += per {
 		id, _ := vals[at].(string)
 		n, _ := vals[at+1].(int64)
-		f := jobFields{s: string(backend.StateRunning), lt: tokenBase + strconv.FormatInt(n, 10), L: lease}
-		var attempt int64
-		switch v := vals[at+2].(type) {
-		case string: // a claim body: never claimed since enqueue
-			if err := parseBody(v, &f); err != nil {
-				return nil, fmt.Errorf("claim from %s: job %s: %w", p.Queue, id, err)
-			}
-		case []any: // the job hash's fields
-			if len(v) != 1+len(claimFields) {
-				return nil, fmt.Errorf("claim from %s: job %s: %d fields", p.Queue, id, len(v))
-			}
-			prev, _ := v[0].(string)
-			var err error
-			if attempt, err = strconv.ParseInt(prev, 10, 64); err != nil {
-				return nil, fmt.Errorf("claim from %s: job %s: bad attempt %q", p.Queue, id, prev)
-			}
-			for k, name := range claimFields {
-				s, _ := v[1+k].(string)
-				f.set(name, s)
-			}
-		default:
-			return nil, fmt.Errorf("claim from %s: job %s: unexpected reply %T", p.Queue, id, v)
-		}
-		j, err := dec.decode(id, p.Queue, &f)
+		token := tokenBase + strconv.FormatInt(n, 10)
+		j, attempt, err := claimedJob(&dec, id, p.Queue, vals[at+2], jobFields{s: string(backend.StateRunning), lt: token, L: lease})
 		if err != nil {
-			return nil, fmt.Errorf("claim from %s: %w", p.Queue, err)
+			// Claimed, so it is running under this call's lease: fail it
+			// with the reason rather than fail the whole call, which would
+			// leave the batch's readable jobs running unseen until their
+			// leases ran out, each losing an attempt.
+			unreadable = append(unreadable, &backend.JobOutcome{ID: id, LeaseToken: token, Outcome: backend.OutcomeFailed,
+				Error: &backend.AttemptError{Attempt: int(attempt + 1), At: now,
+					Message: fmt.Sprintf("conveyor: the stored job cannot be read: %v", err)}})
+			continue
 		}
 		j.Attempt = int(attempt + 1) // the claim's own change, not in the reply
 		res.Jobs = append(res.Jobs, j)
 	}
+	if len(unreadable) > 0 {
+		// If this fails too, those jobs are rescued when their leases end.
+		_, _ = b.JobFinish(ctx, &backend.JobFinishParams{Jobs: unreadable, Now: now})
+	}
 	return res, nil
+}
+
+// claimedJob decodes one job of claim.lua's reply: its claim body (never
+// claimed since enqueue) or its hash's claimFields, over the lease fields
+// in f. It returns the attempt before this claim.
+func claimedJob(dec *jobDecoder, id, queue string, reply any, f jobFields) (*backend.Job, int64, error) {
+	var attempt int64
+	switch v := reply.(type) {
+	case string:
+		if err := parseBody(v, &f); err != nil {
+			return nil, 0, fmt.Errorf("job %s: %w", id, err)
+		}
+	case []any:
+		if len(v) != 1+len(claimFields) {
+			return nil, 0, fmt.Errorf("job %s: %d fields", id, len(v))
+		}
+		prev, _ := v[0].(string)
+		var err error
+		if attempt, err = strconv.ParseInt(prev, 10, 64); err != nil {
+			return nil, 0, fmt.Errorf("job %s: bad attempt %q", id, prev)
+		}
+		for k, name := range claimFields {
+			s, _ := v[1+k].(string)
+			f.set(name, s)
+		}
+	default:
+		return nil, 0, fmt.Errorf("job %s: unexpected reply %T", id, v)
+	}
+	j, err := dec.decode(id, queue, &f)
+	return j, attempt, err
 }
 
 // JobFinish implements backend.Jobs: one script call per queue named by the

@@ -73,8 +73,10 @@ func (c Config) Validate() error {
 	if c.Batch < 0 {
 		return fmt.Errorf("redis backend: Batch must be >= 0, got %d", c.Batch)
 	}
-	if strings.ContainsAny(c.Prefix, "{}|") {
-		return fmt.Errorf("redis backend: prefix %q must not contain '{', '}' or '|'", c.Prefix)
+	// ':' separates the prefix from the queue name in every key: prefix
+	// "p" with queue "a:b" and prefix "p:a" with queue "b" would share keys.
+	if strings.ContainsAny(c.Prefix, "{}|:") {
+		return fmt.Errorf("redis backend: prefix %q must not contain '{', '}', '|' or ':'", c.Prefix)
 	}
 	return nil
 }

@@ -283,7 +283,7 @@ func (w *Worker) classify(t *task, res []byte, err error, cause error, timedOut 
 	)
 	switch {
 	case errors.As(err, &snooze):
-		o.Outcome, o.RunAt = backend.OutcomeSnoozed, now.Add(max(snooze.Delay, 0))
+		o.Outcome, o.RunAt = backend.OutcomeSnoozed, later(now, snooze.Delay)
 		t.q.noteDue(o.RunAt)
 		return
 	case errors.As(err, &cancel):
@@ -318,8 +318,21 @@ func (w *Worker) classify(t *task, res []byte, err error, cause error, timedOut 
 		}
 		delay = policy.NextRetry(j, err)
 	}
-	o.Outcome, o.RunAt = backend.OutcomeRetry, now.Add(max(delay, 0))
+	o.Outcome, o.RunAt = backend.OutcomeRetry, later(now, delay)
 	t.q.noteDue(o.RunAt)
+}
+
+// later is now plus a handler's or policy's delay: not before now, and
+// not past backend.MaxRunAt (a huge delay, such as math.MaxInt64, would
+// otherwise come out as a time some backends cannot store).
+func later(now time.Time, delay time.Duration) time.Time {
+	if delay <= 0 {
+		return now
+	}
+	if t := now.Add(delay); t.Before(backend.MaxRunAt) && t.After(now) {
+		return t
+	}
+	return backend.MaxRunAt.Add(-time.Microsecond)
 }
 
 func (w *Worker) logOutcome(t *task, err, cause error, elapsed time.Duration, debug bool) {

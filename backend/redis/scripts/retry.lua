@@ -34,7 +34,7 @@ if tonumber(f[2]) >= tonumber(f[3]) then
   redis.call('HSET', k, 'ma', tonumber(f[2]) + 1)
 end
 redis.call('HSET', k, 's', 'queued', 'r', now_ns, 'rs', now_rs)
-redis.call('HDEL', k, 'ft', 'cr')
+redis.call('HDEL', k, 'ft', 'cr', 'res') -- a plain completion of the rerun writes no hash (see finish.lua)
 redis.call('ZADD', KEYS[1], -tonumber(f[4]), now_rs .. id)
 redis.call('PUBLISH', ARGV[3], '1')
 return { 1, redis.call('HGETALL', k) }
