@@ -88,10 +88,12 @@ type wireSchedule struct {
 	scheduleFields
 	Enabled *bool           `json:"enabled,omitempty"`
 	Timeout json.RawMessage `json:"timeout,omitempty"`
-	// State and Version are what GET answers beside the definition; input
-	// may carry them back (a read-modify-write) and they are ignored.
-	State   json.RawMessage `json:"state,omitempty"`
-	Version json.RawMessage `json:"version,omitempty"`
+	// State, Version and Revision are what GET answers beside the
+	// definition; input may carry them back (a read-modify-write) and they
+	// are ignored (If-Match is how a write names the revision it read).
+	State    json.RawMessage `json:"state,omitempty"`
+	Version  json.RawMessage `json:"version,omitempty"`
+	Revision json.RawMessage `json:"revision,omitempty"`
 }
 
 // scheduleFields has Schedule's fields without its methods, so encoding

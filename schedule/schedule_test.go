@@ -142,11 +142,11 @@ func TestJSONEnabledDefaultsToTrue(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"name":"a","cron":"@daily","kind":"k","enabled":false}`), &s))
 	require.True(t, s.Disabled)
 
-	e := Entry{Schedule: s, State: State{Since: t0, LastJobID: "j1"}, Version: 3}
+	e := Entry{Schedule: s, State: State{Since: t0, LastJobID: "j1"}, Version: 3, Revision: 2}
 	data, err := json.Marshal(e)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"name":"a","cron":"@daily","kind":"k","enabled":false,
-		"state":{"since":"2026-01-05T10:00:30Z","last_job_id":"j1"},"version":3}`, string(data))
+		"state":{"since":"2026-01-05T10:00:30Z","last_job_id":"j1"},"version":3,"revision":2}`, string(data))
 	var back Entry
 	require.NoError(t, json.Unmarshal(data, &back))
 	require.Equal(t, e, back)

@@ -16,12 +16,19 @@ import (
 // record per schedule keyed by its name.
 const Namespace = "conveyor.schedules"
 
-// Entry is a stored schedule: its definition, its state and the record
-// version that guards both.
+// Entry is a stored schedule: its definition, its state, the record
+// version that guards both, and the definition's revision.
+//
+// The version changes with every write, a scheduler's fires included; the
+// revision only when the definition is written (create, put, update). The
+// API's ETag and If-Match use the revision, so an edit or a click in the
+// admin UI is refused when someone else changed the schedule, not whenever
+// it fired meanwhile (an every-second schedule would refuse them all).
 type Entry struct {
 	Schedule
-	State   State `json:"state"`
-	Version int64 `json:"version"`
+	State    State `json:"state"`
+	Version  int64 `json:"version"`
+	Revision int64 `json:"revision"`
 }
 
 // MarshalJSON flattens the definition next to "state" and "version" (the
@@ -39,6 +46,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	obj["version"] = json.RawMessage(fmt.Sprint(e.Version))
+	obj["revision"] = json.RawMessage(fmt.Sprint(e.Revision))
 	return json.Marshal(obj)
 }
 
@@ -46,6 +54,9 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 type record struct {
 	Schedule Schedule `json:"schedule"`
 	State    State    `json:"state"`
+	// Revision counts definition writes (absent, 0, in records written
+	// before it existed).
+	Revision int64 `json:"revision,omitempty"`
 }
 
 // Store keeps schedules in a backend's records, so every scheduler replica,
@@ -82,17 +93,17 @@ func (s *Store) Put(ctx context.Context, def Schedule, now time.Time) (*Entry, e
 	for {
 		cur, err := s.Get(ctx, def.Name)
 		var st State
-		version := int64(0)
+		version, revision := int64(0), int64(0)
 		switch {
 		case err == nil:
-			st, version = cur.State, cur.Version
+			st, version, revision = cur.State, cur.Version, cur.Revision
 		case errors.Is(err, backend.ErrNotFound):
 			st = State{Since: now.UTC(), Generation: newGeneration()}
 		default:
 			return nil, err
 		}
 		st.NextRun = nextAfter(&def, st)
-		e, err := s.write(ctx, def, st, version, now)
+		e, err := s.write(ctx, def, st, version, revision+1, now)
 		if errors.Is(err, backend.ErrConflict) {
 			continue // another writer got there first: apply over theirs
 		}
@@ -108,7 +119,7 @@ func (s *Store) Create(ctx context.Context, def Schedule, now time.Time) (*Entry
 	}
 	st := State{Since: now.UTC(), Generation: newGeneration()}
 	st.NextRun = nextAfter(&def, st)
-	e, err := s.write(ctx, def, st, 0, now)
+	e, err := s.write(ctx, def, st, 0, 1, now)
 	if errors.Is(err, backend.ErrConflict) {
 		return nil, fmt.Errorf("schedule %q already exists: %w", def.Name, backend.ErrConflict)
 	}
@@ -116,14 +127,15 @@ func (s *Store) Create(ctx context.Context, def Schedule, now time.Time) (*Entry
 }
 
 // UpdateIf replaces the definition of the existing schedule def.Name,
-// keeping its state, if its record is at version ifVersion
-// (backend.AnyVersion: whatever version it is at). It is the conditional
-// form of Put, for HTTP's If-Match: the version is compared by the
+// keeping its state, if its definition is at revision ifRevision
+// (backend.AnyVersion: whatever revision it is at). It is the conditional
+// form of Put, for HTTP's If-Match: the revision read is guarded by the
 // backend's compare-and-set write, so an edit made in between is never
-// overwritten. Errors wrap backend.ErrNotFound when there is no such
-// schedule and backend.ErrConflict (naming the current version) when the
-// version differs.
-func (s *Store) UpdateIf(ctx context.Context, def Schedule, ifVersion int64, now time.Time) (*Entry, error) {
+// overwritten, while a fire in between (a new version, the same revision)
+// only makes it read again. Errors wrap backend.ErrNotFound when there is
+// no such schedule and backend.ErrConflict (naming the current revision)
+// when the revision differs.
+func (s *Store) UpdateIf(ctx context.Context, def Schedule, ifRevision int64, now time.Time) (*Entry, error) {
 	if err := def.Validate(); err != nil {
 		return nil, err
 	}
@@ -132,16 +144,14 @@ func (s *Store) UpdateIf(ctx context.Context, def Schedule, ifVersion int64, now
 		if err != nil {
 			return nil, err
 		}
-		if ifVersion != backend.AnyVersion && cur.Version != ifVersion {
-			return nil, staleVersion(def.Name, cur.Version, ifVersion)
+		if ifRevision != backend.AnyVersion && cur.Revision != ifRevision {
+			return nil, staleRevision(def.Name, cur.Revision, ifRevision)
 		}
 		st := cur.State
 		st.NextRun = nextAfter(&def, st)
-		e, err := s.write(ctx, def, st, cur.Version, now)
+		e, err := s.write(ctx, def, st, cur.Version, cur.Revision+1, now)
 		if errors.Is(err, backend.ErrConflict) {
-			// Changed between the read and the write: read again, which
-			// reports the new version (or, for AnyVersion, applies over it).
-			continue
+			continue // written between the read and the write: judge it again
 		}
 		return e, err
 	}
@@ -153,33 +163,40 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	return s.DeleteIf(ctx, name, backend.AnyVersion)
 }
 
-// DeleteIf removes a schedule if its record is at version ifVersion
-// (backend.AnyVersion: at any version), in one compare-and-set delete.
-// Errors wrap backend.ErrNotFound when there is no such schedule and
-// backend.ErrConflict (naming the current version) when the version
+// DeleteIf removes a schedule if its definition is at revision ifRevision
+// (backend.AnyVersion: at any revision), guarded like UpdateIf. Errors wrap
+// backend.ErrNotFound when there is no such schedule and
+// backend.ErrConflict (naming the current revision) when the revision
 // differs.
-func (s *Store) DeleteIf(ctx context.Context, name string, ifVersion int64) error {
-	err := s.b.RecordDelete(ctx, &backend.RecordDeleteParams{Namespace: Namespace, Key: name, IfVersion: ifVersion})
-	if errors.Is(err, backend.ErrConflict) {
-		// Read only to say which version it is at; nothing was deleted.
-		cur, gerr := s.Get(ctx, name)
-		if gerr != nil {
-			return gerr
+func (s *Store) DeleteIf(ctx context.Context, name string, ifRevision int64) error {
+	for {
+		ifVersion := backend.AnyVersion
+		if ifRevision != backend.AnyVersion {
+			cur, err := s.Get(ctx, name)
+			if err != nil {
+				return err
+			}
+			if cur.Revision != ifRevision {
+				return staleRevision(name, cur.Revision, ifRevision)
+			}
+			ifVersion = cur.Version
 		}
-		return staleVersion(name, cur.Version, ifVersion)
+		err := s.b.RecordDelete(ctx, &backend.RecordDeleteParams{Namespace: Namespace, Key: name, IfVersion: ifVersion})
+		if errors.Is(err, backend.ErrConflict) {
+			continue // written since the read (a fire, or an edit): judge it again
+		}
+		if err != nil {
+			return fmt.Errorf("schedule %q: %w", name, err)
+		}
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("schedule %q: %w", name, err)
-	}
-	return nil
 }
 
-// staleVersion is the error of a conditional write that found the record
-// at another version than the caller's.
-func staleVersion(name string, current, want int64) error {
-	return fmt.Errorf("schedule %q is at version %d, not %d: %w", name, current, want, backend.ErrConflict)
+// staleRevision is the error of a conditional write that found the
+// definition at another revision than the caller's.
+func staleRevision(name string, current, want int64) error {
+	return fmt.Errorf("schedule %q is at revision %d, not %d: %w", name, current, want, backend.ErrConflict)
 }
-
 // saveState writes st as the state of the schedule e was read as, and
 // returns the stored entry. It fails with an error wrapping
 // backend.ErrConflict when the record changed since (another replica's
@@ -195,14 +212,16 @@ func (s *Store) saveState(ctx context.Context, e *Entry, st State, now time.Time
 		return nil, fmt.Errorf("schedule %q changed: %w", e.Name, backend.ErrConflict)
 	}
 	st.Generation = cur.State.Generation
-	return s.write(ctx, cur.Schedule, st, cur.Version, now)
+	return s.write(ctx, cur.Schedule, st, cur.Version, cur.Revision, now)
 }
 
 // newGeneration names one life of a schedule (see State.Generation).
 func newGeneration() string { return uuid.NewString() }
 
-func (s *Store) write(ctx context.Context, def Schedule, st State, ifVersion int64, now time.Time) (*Entry, error) {
-	value, err := json.Marshal(record{Schedule: def, State: st})
+// write stores def and st as the record of def.Name at revision (a
+// definition write passes the next one), if the record is at ifVersion.
+func (s *Store) write(ctx context.Context, def Schedule, st State, ifVersion, revision int64, now time.Time) (*Entry, error) {
+	value, err := json.Marshal(record{Schedule: def, State: st, Revision: revision})
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +231,7 @@ func (s *Store) write(ctx context.Context, def Schedule, st State, ifVersion int
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %w", def.Name, err)
 	}
-	return &Entry{Schedule: def, State: st, Version: r.Version}, nil
+	return &Entry{Schedule: def, State: st, Version: r.Version, Revision: revision}, nil
 }
 
 func decode(r *backend.Record) (*Entry, error) {
@@ -220,7 +239,7 @@ func decode(r *backend.Record) (*Entry, error) {
 	if err := json.Unmarshal(r.Value, &rec); err != nil {
 		return nil, fmt.Errorf("schedule %q: stored record is not a schedule: %w", r.Key, err)
 	}
-	return &Entry{Schedule: rec.Schedule, State: rec.State, Version: r.Version}, nil
+	return &Entry{Schedule: rec.Schedule, State: rec.State, Version: r.Version, Revision: rec.Revision}, nil
 }
 
 // nextAfter is def's first fire time after the state's last run (or its
@@ -244,12 +263,13 @@ func (e *Entry) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	var rest struct {
-		State   State `json:"state"`
-		Version int64 `json:"version"`
+		State    State `json:"state"`
+		Version  int64 `json:"version"`
+		Revision int64 `json:"revision"`
 	}
 	if err := json.Unmarshal(data, &rest); err != nil {
 		return err
 	}
-	*e = Entry{Schedule: def, State: rest.State, Version: rest.Version}
+	*e = Entry{Schedule: def, State: rest.State, Version: rest.Version, Revision: rest.Revision}
 	return nil
 }

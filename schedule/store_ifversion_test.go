@@ -66,25 +66,25 @@ func TestStoreUpdateIfDeleteIf(t *testing.T) {
 
 			edit := def
 			edit.Queue = "edited"
-			e2, err := st.UpdateIf(ctx, edit, e1.Version, now)
-			require.NoError(t, err, "the version read updates")
-			require.Greater(t, e2.Version, e1.Version)
+			e2, err := st.UpdateIf(ctx, edit, e1.Revision, now)
+			require.NoError(t, err, "the revision read updates")
+			require.Greater(t, e2.Revision, e1.Revision)
 			require.Equal(t, e1.State.Generation, e2.State.Generation, "an update keeps the state")
 
 			stale := def
 			stale.Queue = "stale"
-			_, err = st.UpdateIf(ctx, stale, e1.Version, now)
-			require.ErrorIs(t, err, backend.ErrConflict, "a stale version is refused")
-			require.ErrorContains(t, err, "at version "+itoa(e2.Version))
+			_, err = st.UpdateIf(ctx, stale, e1.Revision, now)
+			require.ErrorIs(t, err, backend.ErrConflict, "a stale revision is refused")
+			require.ErrorContains(t, err, "at revision "+itoa(e2.Revision))
 			got, err := st.Get(ctx, def.Name)
 			require.NoError(t, err)
 			require.Equal(t, "edited", got.Queue, "the refused write changed nothing")
-			require.Equal(t, e2.Version, got.Version)
+			require.Equal(t, e2.Revision, got.Revision)
 
 			anyv := def
 			anyv.Queue = "any"
 			e3, err := st.UpdateIf(ctx, anyv, backend.AnyVersion, now)
-			require.NoError(t, err, "AnyVersion: whatever version it is at")
+			require.NoError(t, err, "AnyVersion: whatever revision it is at")
 			require.Equal(t, "any", e3.Queue)
 
 			missing := def
@@ -94,21 +94,21 @@ func TestStoreUpdateIfDeleteIf(t *testing.T) {
 			_, err = st.Get(ctx, missing.Name)
 			require.ErrorIs(t, err, backend.ErrNotFound)
 
-			err = st.DeleteIf(ctx, def.Name, e2.Version)
+			err = st.DeleteIf(ctx, def.Name, e2.Revision)
 			require.ErrorIs(t, err, backend.ErrConflict, "a stale delete is refused")
-			require.ErrorContains(t, err, "at version "+itoa(e3.Version))
+			require.ErrorContains(t, err, "at revision "+itoa(e3.Revision))
 			_, err = st.Get(ctx, def.Name)
 			require.NoError(t, err, "still there")
 
-			require.NoError(t, st.DeleteIf(ctx, def.Name, e3.Version))
+			require.NoError(t, st.DeleteIf(ctx, def.Name, e3.Revision))
 			_, err = st.Get(ctx, def.Name)
 			require.ErrorIs(t, err, backend.ErrNotFound)
-			require.ErrorIs(t, st.DeleteIf(ctx, def.Name, e3.Version), backend.ErrNotFound)
+			require.ErrorIs(t, st.DeleteIf(ctx, def.Name, e3.Revision), backend.ErrNotFound)
 		})
 	}
 }
 
-// TestStoreUpdateIfConcurrent: writers holding the same version race; the
+// TestStoreUpdateIfConcurrent: writers holding the same revision race; the
 // compare-and-set lets exactly one win, whatever the interleaving.
 func TestStoreUpdateIfConcurrent(t *testing.T) {
 	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
@@ -126,7 +126,7 @@ func TestStoreUpdateIfConcurrent(t *testing.T) {
 				wg.Go(func() {
 					d := def
 					d.Priority = i + 1
-					_, errs[i] = st.UpdateIf(t.Context(), d, e.Version, now)
+					_, errs[i] = st.UpdateIf(t.Context(), d, e.Revision, now)
 				})
 			}
 			wg.Wait()
@@ -138,9 +138,10 @@ func TestStoreUpdateIfConcurrent(t *testing.T) {
 					require.ErrorIs(t, err, backend.ErrConflict)
 				}
 			}
-			require.Equal(t, 1, won, "exactly one writer of version %d wins", e.Version)
+			require.Equal(t, 1, won, "exactly one writer of revision %d wins", e.Revision)
 			got, err := st.Get(t.Context(), def.Name)
 			require.NoError(t, err)
+			require.Equal(t, e.Revision+1, got.Revision)
 			require.Equal(t, e.Version+1, got.Version)
 		})
 	}

@@ -58,9 +58,9 @@ func TestScheduleIfMatch(t *testing.T) {
 	def := map[string]any{"name": "nightly", "cron": "0 3 * * *", "kind": "report.build"}
 	r := b.do("POST", "/api/v1/schedules", def)
 	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
-	var created struct{ Version int64 }
+	var created struct{ Revision int64 }
 	r.decode(t, &created)
-	require.Equal(t, etag(created.Version), r.header.Get("ETag"), "create answers the ETag")
+	require.Equal(t, etag(created.Revision), r.header.Get("ETag"), "create answers the ETag: the revision")
 
 	get := func() (string, map[string]any) {
 		t.Helper()
@@ -68,11 +68,11 @@ func TestScheduleIfMatch(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
 		var v map[string]any
 		r.decode(t, &v)
-		require.Equal(t, etag(int64(v["version"].(float64))), r.header.Get("ETag"), "GET's ETag is the body's version")
+		require.Equal(t, etag(int64(v["revision"].(float64))), r.header.Get("ETag"), "GET's ETag is the body's revision")
 		return r.header.Get("ETag"), v
 	}
 	tag1, _ := get()
-	require.Equal(t, etag(created.Version), tag1)
+	require.Equal(t, etag(created.Revision), tag1)
 
 	// Someone else edits: the tag moves on.
 	r = b.doWith(ifMatch(tag1), "PUT", "/api/v1/schedules/nightly", map[string]any{"cron": "0 3 * * *", "kind": "report.build", "queue": "theirs"})
@@ -82,11 +82,11 @@ func TestScheduleIfMatch(t *testing.T) {
 	gotTag, _ := get()
 	require.Equal(t, tag2, gotTag, "PUT answers the new ETag")
 
-	// A write holding the old tag is refused, naming the current version.
+	// A write holding the old tag is refused, naming the current revision.
 	r = b.doWith(ifMatch(tag1), "PUT", "/api/v1/schedules/nightly", map[string]any{"cron": "0 3 * * *", "kind": "report.build", "queue": "mine", "enabled": false})
-	requireErr(t, r, http.StatusPreconditionFailed, server.CodePreconditionFailed, "at version "+tag2[1:len(tag2)-1])
+	requireErr(t, r, http.StatusPreconditionFailed, server.CodePreconditionFailed, "at revision "+tag2[1:len(tag2)-1])
 	r = b.doWith(ifMatch(tag1), "DELETE", "/api/v1/schedules/nightly", nil)
-	requireErr(t, r, http.StatusPreconditionFailed, server.CodePreconditionFailed, "at version")
+	requireErr(t, r, http.StatusPreconditionFailed, server.CodePreconditionFailed, "at revision")
 	tag, v := get()
 	require.Equal(t, tag2, tag, "the refused writes changed nothing")
 	require.Equal(t, "theirs", v["queue"])

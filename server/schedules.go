@@ -36,7 +36,7 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
 		return scheduleErr(err)
 	}
 	w.Header().Set("Location", "/api/v1/schedules/"+e.Name)
-	setETag(w, e.Version)
+	setETag(w, e.Revision)
 	writeJSON(w, http.StatusCreated, e)
 	return nil
 }
@@ -46,16 +46,18 @@ func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	setETag(w, e.Version)
+	setETag(w, e.Revision)
 	writeJSON(w, http.StatusOK, e)
 	return nil
 }
 
 // putSchedule creates or replaces the schedule named in the path, keeping
-// the state of one that exists. With If-Match it only replaces one that
-// exists at that version (any version for *); otherwise 412.
+// the state of one that exists. With If-Match it only replaces one whose
+// definition is at that revision (any revision for *); otherwise 412. The
+// ETag is the definition's revision, not the record's version, which every
+// fire changes (see schedule.Entry).
 func (s *Server) putSchedule(w http.ResponseWriter, r *http.Request) error {
-	version, conditional, err := ifMatch(r)
+	revision, conditional, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
@@ -66,7 +68,7 @@ func (s *Server) putSchedule(w http.ResponseWriter, r *http.Request) error {
 	}
 	var e *schedule.Entry
 	if conditional {
-		e, err = s.schedules().UpdateIf(r.Context(), def, version, s.cfg.Clock.Now())
+		e, err = s.schedules().UpdateIf(r.Context(), def, revision, s.cfg.Clock.Now())
 		if errors.Is(err, backend.ErrConflict) || errors.Is(err, backend.ErrNotFound) {
 			return preconditionErr(err, "schedule "+strconv.Quote(name))
 		}
@@ -76,19 +78,19 @@ func (s *Server) putSchedule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return scheduleErr(err)
 	}
-	setETag(w, e.Version)
+	setETag(w, e.Revision)
 	writeJSON(w, http.StatusOK, e)
 	return nil
 }
 
-// deleteSchedule deletes a schedule; with If-Match, only at that version
+// deleteSchedule deletes a schedule; with If-Match, only at that revision
 // (412 otherwise; 404 if there is none, as without the header).
 func (s *Server) deleteSchedule(w http.ResponseWriter, r *http.Request) error {
-	version, _, err := ifMatch(r)
+	revision, _, err := ifMatch(r)
 	if err != nil {
 		return err
 	}
-	err = s.schedules().DeleteIf(r.Context(), r.PathValue("name"), version)
+	err = s.schedules().DeleteIf(r.Context(), r.PathValue("name"), revision)
 	if errors.Is(err, backend.ErrConflict) {
 		return preconditionErr(err, "")
 	}

@@ -9,11 +9,13 @@ function describe(e) {
   return e.describe ? e.describe() : String(e);
 }
 
-// definition is what PUT takes back: the entry without its state and version.
+// definition is what PUT takes back: the entry without its state, version
+// and revision.
 function definition(entry) {
   const d = { ...entry };
   delete d.state;
   delete d.version;
+  delete d.revision;
   return d;
 }
 
@@ -136,9 +138,10 @@ export async function mount(view, route, ctx) {
   }
 
   const path = (name) => "/api/v1/schedules/" + enc(name);
-  // ifMatch makes a write apply only to the version this page shows, so
-  // an edit made elsewhere since is not overwritten (412 instead).
-  const ifMatch = (e) => ({ "If-Match": '"' + e.version + '"' });
+  // ifMatch makes a write apply only to the definition this page shows
+  // (its revision, which fires do not change), so an edit made elsewhere
+  // since is not overwritten (412 instead).
+  const ifMatch = (e) => ({ "If-Match": '"' + e.revision + '"' });
 
   function row(e) {
     const enabled = e.enabled !== false;
