@@ -197,6 +197,7 @@ func (s *Store) DeleteIf(ctx context.Context, name string, ifRevision int64) err
 func staleRevision(name string, current, want int64) error {
 	return fmt.Errorf("schedule %q is at revision %d, not %d: %w", name, current, want, backend.ErrConflict)
 }
+
 // saveState writes st as the state of the schedule e was read as, and
 // returns the stored entry. It fails with an error wrapping
 // backend.ErrConflict when the record changed since (another replica's
