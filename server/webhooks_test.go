@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"conveyor"
 	"conveyor/events"
@@ -135,4 +136,88 @@ func TestPostEventWithoutBus(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	requireErr(t, b.do("POST", "/api/v1/events", `{"type":"doc.created"}`), 503, server.CodeUnavailable, "no event bus")
+}
+
+func TestWebhookRotateSecret(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	r := b.do("POST", "/api/v1/webhooks", `{"events":["*"],"url":"https://example.com/hook","headers":{"X-Key":"H3ADER"}}`)
+	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
+	var created webhook.Subscription
+	r.decode(t, &created)
+	path := "/api/v1/webhooks/" + created.ID + "/rotate-secret"
+
+	// No body: a day's grace; the new secret in clear, the old one masked.
+	before := time.Now()
+	r = b.do("POST", path, nil)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	require.NotEmpty(t, r.header.Get("ETag"))
+	var rotated webhook.Subscription
+	r.decode(t, &rotated)
+	require.True(t, strings.HasPrefix(rotated.Secret, "whsec_"))
+	require.NotEqual(t, created.Secret, rotated.Secret)
+	require.NotContains(t, string(r.body), created.Secret[10:], "the old secret is not shown again")
+	require.NotContains(t, string(r.body), "H3ADER", "nor header values")
+	require.Equal(t, webhook.MaskSecret(created.Secret), rotated.PreviousSecret)
+	require.WithinRange(t, rotated.PreviousSecretExpiresAt, before.Add(24*time.Hour-time.Second), time.Now().Add(24*time.Hour))
+	stored, err := webhook.NewStore(b.backend).Get(context.Background(), created.ID)
+	require.NoError(t, err)
+	require.Equal(t, rotated.Secret, stored.Secret)
+	require.Equal(t, created.Secret, stored.PreviousSecret)
+
+	// Neither secret is shown whole by get or list, to any token.
+	for _, tok := range []string{readToken, adminToken} {
+		for _, p := range []string{"/api/v1/webhooks/" + created.ID, "/api/v1/webhooks"} {
+			r := b.doAs(tok, "GET", p, nil)
+			require.Equal(t, http.StatusOK, r.status)
+			require.NotContains(t, string(r.body), created.Secret[10:], p)
+			require.NotContains(t, string(r.body), rotated.Secret[10:], p)
+			require.Contains(t, string(r.body), `"previous_secret":"`+webhook.MaskSecret(created.Secret)+`"`, p)
+		}
+	}
+
+	// PUT keeps the previous secret when the view comes back as shown, and
+	// refuses one set by the client.
+	var view webhook.Subscription
+	b.do("GET", "/api/v1/webhooks/"+created.ID, nil).decode(t, &view)
+	view.URL = "https://example.org/hook"
+	r = b.do("PUT", "/api/v1/webhooks/"+created.ID, view)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	view.PreviousSecret = webhook.NewSecret()
+	requireErr(t, b.do("PUT", "/api/v1/webhooks/"+created.ID, view), 400, server.CodeInvalidWebhook, "previous_secret")
+	stored, err = webhook.NewStore(b.backend).Get(context.Background(), created.ID)
+	require.NoError(t, err)
+	require.Equal(t, created.Secret, stored.PreviousSecret)
+	require.Equal(t, "https://example.org/hook", stored.URL)
+
+	// Grace 0 drops the old secret at once.
+	r = b.do("POST", path, `{"grace_seconds":0}`)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	var now webhook.Subscription
+	r.decode(t, &now)
+	require.Empty(t, now.PreviousSecret)
+	require.NotContains(t, string(r.body), "previous_secret")
+}
+
+func TestWebhookRotateSecretRefusesBadRequests(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	r := b.do("POST", "/api/v1/webhooks", `{"events":["*"],"url":"https://example.com/hook"}`)
+	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
+	var created webhook.Subscription
+	r.decode(t, &created)
+	path := "/api/v1/webhooks/" + created.ID + "/rotate-secret"
+
+	requireErr(t, b.do("POST", path, `{"grace_seconds":-1}`), 400, server.CodeBadRequest, "grace_seconds", "out of range")
+	requireErr(t, b.do("POST", path, `{"grace_seconds":2592001}`), 400, server.CodeBadRequest, "grace_seconds", "out of range")
+	requireErr(t, b.do("POST", path, `{"grace":60}`), 400, server.CodeUnknownField, `"grace"`)
+	requireErr(t, b.do("POST", path, `{"grace_seconds":"1h"}`), 400, server.CodeInvalidJSON, "grace_seconds")
+	requireErr(t, b.do("POST", path, `{"grace_seconds":`), 400, server.CodeInvalidJSON)
+	requireErr(t, b.doAs(readToken, "POST", path, nil), 403, server.CodeForbidden)
+	requireErr(t, b.do("POST", "/api/v1/webhooks/nope/rotate-secret", nil), 404, server.CodeNotFound)
+
+	stored, err := webhook.NewStore(b.backend).Get(context.Background(), created.ID)
+	require.NoError(t, err)
+	require.Equal(t, created.Secret, stored.Secret, "no refused request rotated the secret")
+	require.Empty(t, stored.PreviousSecret)
 }
