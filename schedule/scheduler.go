@@ -320,15 +320,38 @@ func (s *Scheduler) previousUnfinished(ctx context.Context, e *Entry) (bool, err
 // times (no unique key), and records it as the schedule's latest run for the
 // overlap policy.
 func Trigger(ctx context.Context, client *conveyor.Client, name string) (*conveyor.EnqueueResult, error) {
+	return TriggerOnce(ctx, client, name, "")
+}
+
+// MaxIdempotencyKey is the longest key TriggerOnce takes.
+const MaxIdempotencyKey = 255
+
+// TriggerOnce is Trigger that enqueues at most one job per idempotency key
+// (empty: no key, as Trigger): a trigger retried with the same key, say
+// after a timeout, answers the job the first one enqueued (Duplicate)
+// instead of a second job, for as long as that job exists. The key is
+// 1-MaxIdempotencyKey printable ASCII characters; it becomes the job's
+// unique key "schedule:NAME:trigger:KEY", held in every state.
+func TriggerOnce(ctx context.Context, client *conveyor.Client, name, key string) (*conveyor.EnqueueResult, error) {
+	if err := validIdempotencyKey(key); err != nil {
+		return nil, err
+	}
 	store := NewStore(client.Backend())
 	e, err := store.Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	opts := e.jobOptions(time.Time{}, "")
+	unique := ""
+	if key != "" {
+		unique = "schedule:" + name + ":trigger:" + key
+	}
+	opts := e.jobOptions(time.Time{}, unique)
 	res, err := client.Enqueue(ctx, e.Kind, e.args(), opts)
 	if err != nil {
 		return nil, err
+	}
+	if res.Duplicate {
+		return res, nil // recorded by the trigger that enqueued it
 	}
 	for range 5 {
 		st := e.State
@@ -345,6 +368,19 @@ func Trigger(ctx context.Context, client *conveyor.Client, name string) (*convey
 		return res, fmt.Errorf("schedule %q: job %s enqueued, but recording it failed: %w", name, res.ID, err)
 	}
 	return res, nil
+}
+
+// validIdempotencyKey refuses what TriggerOnce does not take, naming why.
+func validIdempotencyKey(key string) error {
+	if len(key) > MaxIdempotencyKey {
+		return fmt.Errorf("%w: idempotency key is %d bytes, at most %d", ErrInvalid, len(key), MaxIdempotencyKey)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return fmt.Errorf("%w: idempotency key may hold only printable ASCII without spaces (byte %d is %#x)", ErrInvalid, i, key[i])
+		}
+	}
+	return nil
 }
 
 // fireKey is the unique key of one fire of one schedule: its time in UTC,

@@ -101,14 +101,30 @@ func (s *Server) deleteSchedule(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// triggerSchedule enqueues one job of the schedule now.
+// triggerSchedule enqueues one job of the schedule now. With an
+// Idempotency-Key header, once per key: a retried request answers the job
+// the first one enqueued (200, "duplicate": true) instead of a second one.
 func (s *Server) triggerSchedule(w http.ResponseWriter, r *http.Request) error {
-	res, err := schedule.Trigger(r.Context(), s.client, r.PathValue("name"))
+	keys := r.Header.Values("Idempotency-Key")
+	if len(keys) > 1 {
+		return errorf(http.StatusBadRequest, CodeBadRequest, "Idempotency-Key: give one key, got %d", len(keys))
+	}
+	key := ""
+	if len(keys) == 1 {
+		if key = keys[0]; key == "" {
+			return errorf(http.StatusBadRequest, CodeBadRequest, "Idempotency-Key: empty; omit the header or give a key")
+		}
+	}
+	res, err := schedule.TriggerOnce(r.Context(), s.client, r.PathValue("name"), key)
 	if err != nil {
-		return err
+		return scheduleErr(err)
+	}
+	status := http.StatusCreated
+	if res.Duplicate {
+		status = http.StatusOK
 	}
 	w.Header().Set("Location", "/api/v1/jobs/"+res.ID)
-	writeJSON(w, http.StatusCreated, EnqueueView{ID: res.ID, Duplicate: res.Duplicate, State: res.State})
+	writeJSON(w, status, EnqueueView{ID: res.ID, Duplicate: res.Duplicate, State: res.State})
 	return nil
 }
 

@@ -103,3 +103,43 @@ func mustZone(t *testing.T, name string) *time.Location {
 	require.NoError(t, err)
 	return loc
 }
+
+// TestScheduleTriggerIdempotencyKey: a trigger retried with the same
+// Idempotency-Key answers the first one's job (200, duplicate) instead of
+// enqueueing another; another key enqueues again; bad keys are 400s.
+func TestScheduleTriggerIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	r := b.do("POST", "/api/v1/schedules", map[string]any{"name": "report", "cron": "@daily", "kind": "demo.echo"})
+	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
+	key := map[string]string{"Idempotency-Key": "retry-me-7"}
+
+	r = b.doWith(key, "POST", "/api/v1/schedules/report/trigger", nil)
+	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
+	var first server.EnqueueView
+	r.decode(t, &first)
+	require.False(t, first.Duplicate)
+
+	r = b.doWith(key, "POST", "/api/v1/schedules/report/trigger", nil)
+	require.Equal(t, http.StatusOK, r.status, "the retry enqueued nothing: %s", r.body)
+	var again server.EnqueueView
+	r.decode(t, &again)
+	require.True(t, again.Duplicate)
+	require.Equal(t, first.ID, again.ID)
+
+	r = b.doWith(map[string]string{"Idempotency-Key": "another"}, "POST", "/api/v1/schedules/report/trigger", nil)
+	require.Equal(t, http.StatusCreated, r.status, "body: %s", r.body)
+	var other server.EnqueueView
+	r.decode(t, &other)
+	require.NotEqual(t, first.ID, other.ID)
+
+	for _, bad := range []string{"has space", strings.Repeat("k", 256), "tab\there"} {
+		r = b.doWith(map[string]string{"Idempotency-Key": bad}, "POST", "/api/v1/schedules/report/trigger", nil)
+		requireErr(t, r, http.StatusBadRequest, server.CodeInvalidSchedule, "idempotency key")
+	}
+	r = b.do("GET", "/api/v1/jobs?kind=demo.echo", nil)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	var jobs server.JobListView
+	r.decode(t, &jobs)
+	require.Len(t, jobs.Jobs, 2, "two keys, two jobs")
+}
