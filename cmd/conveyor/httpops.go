@@ -83,6 +83,11 @@ func (e *apiStatusError) exitCode() int {
 
 // call sends one request and decodes a JSON answer into out (nil: ignore).
 func (h *httpOps) call(ctx context.Context, method, path string, body []byte, out any) error {
+	return h.callWith(ctx, nil, method, path, body, out)
+}
+
+// callWith is call with extra request headers.
+func (h *httpOps) callWith(ctx context.Context, header http.Header, method, path string, body []byte, out any) error {
 	u := h.base.String() + path
 	var rd io.Reader
 	if body != nil {
@@ -94,6 +99,9 @@ func (h *httpOps) call(ctx context.Context, method, path string, body []byte, ou
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Accept", "application/json")
 	if h.token != "" {
@@ -202,9 +210,13 @@ func (h *httpOps) DeleteSchedule(ctx context.Context, name string) error {
 	return h.call(ctx, "DELETE", "/api/v1/schedules/"+url.PathEscape(name), nil, nil)
 }
 
-func (h *httpOps) TriggerSchedule(ctx context.Context, name string) (*server.EnqueueView, error) {
+func (h *httpOps) TriggerSchedule(ctx context.Context, name, idempotencyKey string) (*server.EnqueueView, error) {
+	var header http.Header
+	if idempotencyKey != "" {
+		header = http.Header{"Idempotency-Key": {idempotencyKey}}
+	}
 	var v server.EnqueueView
-	return &v, h.call(ctx, "POST", "/api/v1/schedules/"+url.PathEscape(name)+"/trigger", nil, &v)
+	return &v, h.callWith(ctx, header, "POST", "/api/v1/schedules/"+url.PathEscape(name)+"/trigger", nil, &v)
 }
 
 func parseQuery(q string) (url.Values, error) {

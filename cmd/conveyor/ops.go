@@ -33,7 +33,9 @@ type ops interface {
 	// PutSchedule adds or replaces the schedule of body (schedule.Decode's JSON).
 	PutSchedule(ctx context.Context, name string, body []byte) (*schedule.Entry, error)
 	DeleteSchedule(ctx context.Context, name string) error
-	TriggerSchedule(ctx context.Context, name string) (*server.EnqueueView, error)
+	// TriggerSchedule enqueues one job of the schedule now; with a key, at
+	// most one per key (schedule.TriggerOnce).
+	TriggerSchedule(ctx context.Context, name, idempotencyKey string) (*server.EnqueueView, error)
 	Close() error
 }
 
@@ -242,8 +244,11 @@ func (d *directOps) DeleteSchedule(ctx context.Context, name string) error {
 	return schedule.NewStore(d.b).Delete(ctx, name)
 }
 
-func (d *directOps) TriggerSchedule(ctx context.Context, name string) (*server.EnqueueView, error) {
-	res, err := schedule.Trigger(ctx, d.c, name)
+func (d *directOps) TriggerSchedule(ctx context.Context, name, idempotencyKey string) (*server.EnqueueView, error) {
+	res, err := schedule.TriggerOnce(ctx, d.c, name, idempotencyKey)
+	if errors.Is(err, schedule.ErrInvalid) {
+		return nil, withCode(exitUsage, err)
+	}
 	if err != nil {
 		return nil, err
 	}

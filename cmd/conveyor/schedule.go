@@ -127,14 +127,19 @@ func newScheduleRemoveCmd(g *globals) *cobra.Command {
 }
 
 func newScheduleTriggerCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var key string
+	cmd := &cobra.Command{
 		Use:   "trigger NAME",
 		Short: "Enqueue one job of a schedule now",
-		Args:  usageArgs(cobra.ExactArgs(1)),
+		Long: `Enqueue one job of a schedule now, outside its fire times. With
+--idempotency-key, at most one job per key: running the command again with
+the same key (say, a retry after a timeout) prints the job the first run
+enqueued instead of enqueueing another.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			var res *server.EnqueueView
 			err := g.withOps(cmd.Context(), true, func(o ops) (err error) {
-				res, err = o.TriggerSchedule(cmd.Context(), pos[0])
+				res, err = o.TriggerSchedule(cmd.Context(), pos[0], key)
 				return err
 			})
 			if err != nil {
@@ -143,8 +148,14 @@ func newScheduleTriggerCmd(g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(g.stdout, res)
 			}
+			if res.Duplicate {
+				fmt.Fprintf(g.stdout, "already enqueued with this key: %s (%s)\n", res.ID, res.State)
+				return nil
+			}
 			fmt.Fprintf(g.stdout, "enqueued %s (%s)\n", res.ID, res.State)
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&key, "idempotency-key", "", "enqueue at most one job per key (1-255 printable ASCII, no spaces)")
+	return cmd
 }

@@ -43,6 +43,17 @@ func scheduleFlow(t *testing.T, where ...string) {
 	require.Equal(t, conveyor.StateQueued, enq.State)
 	require.Contains(t, c("job", "status", enq.ID).ok(t), "demo.echo")
 
+	// With a key, a second trigger answers the first one's job.
+	var keyed, again server.EnqueueView
+	require.NoError(t, json.Unmarshal([]byte(c("schedule", "trigger", "nightly", "--idempotency-key", "k-1", "--json").ok(t)), &keyed))
+	require.False(t, keyed.Duplicate)
+	require.NotEqual(t, enq.ID, keyed.ID)
+	require.NoError(t, json.Unmarshal([]byte(c("schedule", "trigger", "nightly", "--idempotency-key", "k-1", "--json").ok(t)), &again))
+	require.True(t, again.Duplicate)
+	require.Equal(t, keyed.ID, again.ID)
+	require.Contains(t, c("schedule", "trigger", "nightly", "--idempotency-key", "k-1").ok(t), "already enqueued with this key: "+keyed.ID)
+	c("schedule", "trigger", "nightly", "--idempotency-key", "with space").failed(t, exitUsage, "idempotency key")
+
 	require.Contains(t, c("schedule", "remove", "nightly").ok(t), "removed")
 	c("schedule", "remove", "nightly").failed(t, exitNotFound, "nightly")
 	c("schedule", "trigger", "nightly").failed(t, exitNotFound, "nightly")
