@@ -39,7 +39,8 @@ type Backend struct {
 	stmts atomic.Pointer[stmts] // nil until the schema is migrated
 	hub   *hub                  // wake-ups for this file, shared in the process
 
-	foreignOnce sync.Once // starts the data_version poller (foreign.go)
+	foreignOnce sync.Once     // starts the data_version poller (foreign.go)
+	broadcasts  atomic.Uint64 // Broadcast calls, to prune every broadcastPruneEvery
 	closeOnce   sync.Once
 	closed      atomic.Bool
 	done        chan struct{} // closed by Close; ends watchers
@@ -200,12 +201,14 @@ func (b *Backend) fail(op string, err error) error {
 func (b *Backend) DB() *sql.DB { return b.writer }
 
 // Capabilities reports what this backend offers: transactional enqueue,
-// in-process wake-ups, a pruner; claims take due jobs without a promoter.
+// in-process wake-ups, broadcasts through a table, a pruner; claims take
+// due jobs without a promoter.
 func (b *Backend) Capabilities() backend.Capabilities {
 	return backend.Capabilities{
 		Name:          "sqlite",
 		TxEnqueue:     true,
 		Wake:          true,
+		Broadcast:     true,
 		NeedsPromoter: false,
 		NeedsPruner:   true,
 		Durability:    durability[b.cfg.Synchronous],

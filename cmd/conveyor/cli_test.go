@@ -143,7 +143,6 @@ func TestUsageErrors(t *testing.T) {
 		contains string
 	}{
 		{"unknown command", []string{"frobnicate"}, exitUsage, "unknown command"},
-		{"broadcast on sqlite", []string{"worker", "--demo", "--broadcast-events", "--backend", db}, exitUsage, "cannot carry events between processes"},
 		{"bad webhook-allow", []string{"worker", "--demo", "--webhook-allow", "10.0.0.0/99", "--backend", db}, exitUsage, "--webhook-allow"},
 		{"unknown flag", []string{"job", "list", "--frob", "--backend", db}, exitUsage, "--frob"},
 		{"missing kind", []string{"enqueue", "--backend", db}, exitUsage, "arg"},

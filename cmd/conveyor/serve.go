@@ -55,7 +55,7 @@ func addRunFlags(cmd *cobra.Command, o *runOptions) {
 	if o.dev {
 		def = devWebhookAllow
 	}
-	f.BoolVar(&o.broadcast, "broadcast-events", false, "share this process's events with other processes on the backend (PostgreSQL, Redis, NATS) so every server's /api/v1/stream shows them; costs a message per event")
+	f.BoolVar(&o.broadcast, "broadcast-events", false, "share this process's events with other processes on the backend (PostgreSQL, Redis, NATS, SQLite) so every server's /api/v1/stream shows them; costs a message per event (on SQLite, a write)")
 	f.StringVar(&o.hookAllow, "webhook-allow", def, "comma-separated networks (CIDR) webhooks may reach although they are not public, e.g. 10.0.0.0/8")
 }
 
