@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"conveyor/backend"
@@ -89,8 +90,15 @@ func (st *Store) Update(ctx context.Context, s Subscription, now time.Time) (*Su
 // backend.ErrNotFound when there is no such subscription and
 // backend.ErrConflict (naming the current version) when the version
 // differs. The answer carries the new version.
-func (st *Store) UpdateIf(ctx context.Context, s Subscription, ifVersion int64, now time.Time) (*Versioned, error) {
+func (st *Store) UpdateIf(ctx context.Context, in Subscription, ifVersion int64, now time.Time) (*Versioned, error) {
 	for {
+		// Each pass starts again from the request as sent: the one before
+		// replaced its "keep the stored one" markers (empty or masked
+		// secret, masked headers) with the values it read, which a write
+		// that lost the race must not apply over a newer record (say, a
+		// rotated secret).
+		s := in
+		s.Headers = maps.Clone(in.Headers)
 		cur, version, err := st.get(ctx, s.ID)
 		if err != nil {
 			return nil, err
