@@ -593,3 +593,23 @@ func TestDecodeAcceptsWhatGetAnswers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, e.Schedule, s)
 }
+
+// TestTriggerKeysDoNotCollide: the trigger keys of two schedules whose
+// names and keys could spell each other's, or a fire key, stay apart.
+func TestTriggerKeysDoNotCollide(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	f.put(t, Schedule{Name: "a", Cron: "@daily", Kind: "kind-a"})
+	f.put(t, Schedule{Name: "a:trigger:b", Cron: "@daily", Kind: "kind-b"})
+	first, err := TriggerOnce(ctx, f.cl, "a:trigger:b", "c")
+	require.NoError(t, err)
+	second, err := TriggerOnce(ctx, f.cl, "a", "b:trigger:c")
+	require.NoError(t, err)
+	require.False(t, second.Duplicate, "schedule a's trigger answered schedule a:trigger:b's job %s", first.ID)
+	again, err := TriggerOnce(ctx, f.cl, "a", "b:trigger:c")
+	require.NoError(t, err)
+	require.True(t, again.Duplicate)
+	require.Equal(t, second.ID, again.ID)
+	_, err = TriggerOnce(ctx, f.cl, "a", "bad key")
+	require.ErrorIs(t, err, ErrInvalid)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -331,7 +332,9 @@ const MaxIdempotencyKey = 255
 // after a timeout, answers the job the first one enqueued (Duplicate)
 // instead of a second job, for as long as that job exists. The key is
 // 1-MaxIdempotencyKey printable ASCII characters; it becomes the job's
-// unique key "schedule:NAME:trigger:KEY", held in every state.
+// unique key "schedule-trigger:LEN:NAME:KEY" (LEN the name's length, so no
+// name and key pair spells another's, and no fire key starts so), held in
+// every state.
 func TriggerOnce(ctx context.Context, client *conveyor.Client, name, key string) (*conveyor.EnqueueResult, error) {
 	if err := validIdempotencyKey(key); err != nil {
 		return nil, err
@@ -343,7 +346,7 @@ func TriggerOnce(ctx context.Context, client *conveyor.Client, name, key string)
 	}
 	unique := ""
 	if key != "" {
-		unique = "schedule:" + name + ":trigger:" + key
+		unique = "schedule-trigger:" + strconv.Itoa(len(name)) + ":" + name + ":" + key
 	}
 	opts := e.jobOptions(time.Time{}, unique)
 	res, err := client.Enqueue(ctx, e.Kind, e.args(), opts)

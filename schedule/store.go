@@ -9,6 +9,9 @@ import (
 
 	"conveyor/backend"
 
+	"math/rand/v2"
+	"reflect"
+
 	"github.com/google/uuid"
 )
 
@@ -95,10 +98,15 @@ func (s *Store) Put(ctx context.Context, def Schedule, now time.Time) (*Entry, e
 		var st State
 		version, revision := int64(0), int64(0)
 		switch {
+		case err == nil && reflect.DeepEqual(cur.Schedule, def):
+			// Unchanged (a scheduler declaring its schedules at every
+			// start): no write, so open pages' ETags stay valid.
+			return cur, nil
 		case err == nil:
 			st, version, revision = cur.State, cur.Version, cur.Revision
 		case errors.Is(err, backend.ErrNotFound):
 			st = State{Since: now.UTC(), Generation: newGeneration()}
+			revision = firstRevision() - 1
 		default:
 			return nil, err
 		}
@@ -119,7 +127,7 @@ func (s *Store) Create(ctx context.Context, def Schedule, now time.Time) (*Entry
 	}
 	st := State{Since: now.UTC(), Generation: newGeneration()}
 	st.NextRun = nextAfter(&def, st)
-	e, err := s.write(ctx, def, st, 0, 1, now)
+	e, err := s.write(ctx, def, st, 0, firstRevision(), now)
 	if errors.Is(err, backend.ErrConflict) {
 		return nil, fmt.Errorf("schedule %q already exists: %w", def.Name, backend.ErrConflict)
 	}
@@ -218,6 +226,13 @@ func (s *Store) saveState(ctx context.Context, e *Entry, st State, now time.Time
 
 // newGeneration names one life of a schedule (see State.Generation).
 func newGeneration() string { return uuid.NewString() }
+
+// firstRevision is the revision a new schedule starts at: random, so that
+// an If-Match holding a revision of a schedule deleted since never matches
+// a new one of the same name (record versions start over, revisions would
+// too), and below 2^52, so it stays exact through JavaScript's numbers
+// after many writes.
+func firstRevision() int64 { return 1 + rand.Int64N(1<<52) }
 
 // write stores def and st as the record of def.Name at revision (a
 // definition write passes the next one), if the record is at ifVersion.

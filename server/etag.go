@@ -10,12 +10,13 @@ import (
 )
 
 // Optimistic concurrency for schedules and webhooks (RFC 9110 §8.8.3,
-// §13.1.1): one record's answers carry ETag "<version>", the version of its
-// backend record, a strong validator (it changes with every write,
-// including a scheduler's fire). PUT and DELETE take If-Match with that
-// tag, and the store compares it in its compare-and-set write, so an edit
-// made in between answers 412 instead of being overwritten. Without
-// If-Match, writes stay unconditional, as before.
+// §13.1.1): one record's answers carry ETag "<n>": a webhook's record
+// version (it changes with every write), a schedule's definition revision
+// (it changes when the definition is written, not when the schedule fires;
+// see schedule.Entry). PUT and DELETE take If-Match with that tag, and the
+// store compares it in its compare-and-set write, so an edit made in
+// between answers 412 instead of being overwritten. Without If-Match,
+// writes stay unconditional, as before.
 
 // setETag sets the ETag of a record at version.
 func setETag(w http.ResponseWriter, version int64) {
@@ -53,8 +54,9 @@ func ifMatch(r *http.Request) (version int64, present bool, err error) {
 	if !ok {
 		return 0, false, bad("not a quoted entity tag")
 	}
-	// Digits only: "-1" must not turn into backend.AnyVersion.
-	if inner == "" || strings.TrimLeft(inner, "0123456789") != "" {
+	// Digits only: "-1" must not turn into backend.AnyVersion; and no
+	// leading zero, since tags compare as strings ("01" is not "1").
+	if inner == "" || strings.TrimLeft(inner, "0123456789") != "" || len(inner) > 1 && inner[0] == '0' {
 		return 0, false, bad("the tag is not a record version")
 	}
 	v, err := strconv.ParseInt(inner, 10, 64)

@@ -50,7 +50,7 @@ func etag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
 
 // malformedIfMatch are If-Match values refused with 400: not one strong,
 // quoted version ("-1" must not mean "any version").
-var malformedIfMatch = []string{`W/"1"`, `1`, `"x"`, `"-1"`, `""`, `"1", "2"`, `"1`}
+var malformedIfMatch = []string{`W/"1"`, `1`, `"x"`, `"-1"`, `""`, `"1", "2"`, `"1`, `"01"`}
 
 func TestScheduleIfMatch(t *testing.T) {
 	t.Parallel()
