@@ -58,8 +58,8 @@ func (v *WebhookView) UnmarshalJSON(data []byte) error {
 }
 
 // maskedView is masked(v) as a WebhookView.
-func maskedView(v *webhook.Versioned) *WebhookView {
-	return &WebhookView{Subscription: masked(v.Subscription), Version: v.Version}
+func (s *Server) maskedView(v *webhook.Versioned) *WebhookView {
+	return &WebhookView{Subscription: s.masked(v.Subscription), Version: v.Version}
 }
 
 func (s *Server) webhooks() *webhook.Store { return webhook.NewStore(s.client.Backend()) }
@@ -67,7 +67,10 @@ func (s *Server) webhooks() *webhook.Store { return webhook.NewStore(s.client.Ba
 // masked is what the API shows of a subscription: the whole secret is
 // given once, in the answer to its creation; header values never (read
 // tokens must not learn the receiver's credentials).
-func masked(sub *webhook.Subscription) *webhook.Subscription { return sub.Redacted() }
+// A previous secret whose grace period is over is left out.
+func (s *Server) masked(sub *webhook.Subscription) *webhook.Subscription {
+	return sub.RedactedAt(s.cfg.Clock.Now())
+}
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	subs, err := s.webhooks().ListVersioned(r.Context())
@@ -76,7 +79,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := WebhookListView{Webhooks: make([]*WebhookView, len(subs))}
 	for i, sub := range subs {
-		out.Webhooks[i] = maskedView(sub)
+		out.Webhooks[i] = s.maskedView(sub)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -108,7 +111,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	setETag(w, v.Version)
-	writeJSON(w, http.StatusOK, maskedView(v))
+	writeJSON(w, http.StatusOK, s.maskedView(v))
 	return nil
 }
 
@@ -137,7 +140,7 @@ func (s *Server) putWebhook(w http.ResponseWriter, r *http.Request) error {
 		return webhookErr(err)
 	}
 	setETag(w, updated.Version)
-	writeJSON(w, http.StatusOK, maskedView(updated))
+	writeJSON(w, http.StatusOK, s.maskedView(updated))
 	return nil
 }
 
@@ -226,8 +229,13 @@ const defaultRotationGrace = 24 * time.Hour
 
 // rotateWebhookSecret gives a subscription a new secret, the old one still
 // signing for the grace period, and answers with the new secret in clear:
-// like creation's, the only answer that shows it.
+// like creation's, the only answer that shows it. With If-Match, only at
+// that version (412 otherwise).
 func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) error {
+	version, _, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
 	data, err := readBody(r)
 	if err != nil {
 		return err
@@ -245,13 +253,16 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request) err
 			grace = time.Duration(*g) * time.Second
 		}
 	}
-	v, err := s.webhooks().RotateSecret(r.Context(), r.PathValue("id"), grace, s.cfg.Clock.Now())
+	v, err := s.webhooks().RotateSecretIf(r.Context(), r.PathValue("id"), version, grace, s.cfg.Clock.Now())
+	if errors.Is(err, backend.ErrConflict) {
+		return preconditionErr(err, "")
+	}
 	if err != nil {
 		return webhookErr(err)
 	}
 	// Everything masked as in a GET (the old secret and header values
 	// included) but the new secret.
-	shown := masked(v.Subscription)
+	shown := s.masked(v.Subscription)
 	shown.Secret = v.Subscription.Secret
 	setETag(w, v.Version)
 	writeJSON(w, http.StatusOK, &WebhookView{Subscription: shown, Version: v.Version})

@@ -215,9 +215,16 @@ func TestWebhookRotateSecretRefusesBadRequests(t *testing.T) {
 	requireErr(t, b.do("POST", path, `{"grace_seconds":`), 400, server.CodeInvalidJSON)
 	requireErr(t, b.doAs(readToken, "POST", path, nil), 403, server.CodeForbidden)
 	requireErr(t, b.do("POST", "/api/v1/webhooks/nope/rotate-secret", nil), 404, server.CodeNotFound)
+	requireErr(t, b.doWith(ifMatch(`"2"`), "POST", path, nil), 412, server.CodePreconditionFailed, "at version 1")
+	requireErr(t, b.doWith(ifMatch(`W/"1"`), "POST", path, nil), 400, server.CodeBadRequest, "If-Match")
 
 	stored, err := webhook.NewStore(b.backend).Get(context.Background(), created.ID)
 	require.NoError(t, err)
 	require.Equal(t, created.Secret, stored.Secret, "no refused request rotated the secret")
 	require.Empty(t, stored.PreviousSecret)
+
+	// The version read: rotated, the answer's ETag is the next one.
+	r = b.doWith(ifMatch(`"1"`), "POST", path, nil)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	require.Equal(t, `"2"`, r.header.Get("ETag"))
 }

@@ -362,3 +362,19 @@ func TestEveryAttemptSignsWithTheSecretsValidThen(t *testing.T) {
 	require.Equal(t, kr.got[0].Get(HeaderID), kr.got[1].Get(HeaderID))
 	require.NotEqual(t, kr.got[0].Get(HeaderTimestamp), kr.got[1].Get(HeaderTimestamp), "re-signed with a fresh timestamp")
 }
+
+// TestRedactedAtLeavesOutAnExpiredPreviousSecret: once its grace period is
+// over, the previous secret is no longer shown as signing.
+func TestRedactedAtLeavesOutAnExpiredPreviousSecret(t *testing.T) {
+	t.Parallel()
+	end := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	s := &Subscription{ID: "w", Secret: NewSecret(), PreviousSecret: NewSecret(), PreviousSecretExpiresAt: end}
+	during := s.RedactedAt(end.Add(-time.Nanosecond))
+	require.Equal(t, MaskSecret(s.PreviousSecret), during.PreviousSecret)
+	require.Equal(t, end, during.PreviousSecretExpiresAt)
+	after := s.RedactedAt(end)
+	require.Empty(t, after.PreviousSecret)
+	require.True(t, after.PreviousSecretExpiresAt.IsZero())
+	require.Equal(t, MaskSecret(s.Secret), after.Secret)
+	require.NotEmpty(t, s.PreviousSecret, "the subscription itself is not changed")
+}

@@ -150,6 +150,13 @@ const MaxRotationGrace = 30 * 24 * time.Hour
 // change of the subscription is not lost: the write is checked against the
 // record's version and redone on the fresh record when it moved.
 func (st *Store) RotateSecret(ctx context.Context, id string, grace time.Duration, now time.Time) (*Versioned, error) {
+	return st.RotateSecretIf(ctx, id, backend.AnyVersion, grace, now)
+}
+
+// RotateSecretIf is RotateSecret on the condition that the subscription's
+// record is at version ifVersion (backend.AnyVersion: any), for HTTP's
+// If-Match; errors as UpdateIf's.
+func (st *Store) RotateSecretIf(ctx context.Context, id string, ifVersion int64, grace time.Duration, now time.Time) (*Versioned, error) {
 	if grace < 0 || grace > MaxRotationGrace {
 		return nil, fmt.Errorf("%w: grace period %s is out of range (0 to %s)", ErrInvalid, grace, MaxRotationGrace)
 	}
@@ -157,6 +164,9 @@ func (st *Store) RotateSecret(ctx context.Context, id string, grace time.Duratio
 		s, version, err := st.get(ctx, id)
 		if err != nil {
 			return nil, err
+		}
+		if ifVersion != backend.AnyVersion && version != ifVersion {
+			return nil, staleVersion(id, version, ifVersion)
 		}
 		s.PreviousSecret, s.PreviousSecretExpiresAt = "", time.Time{}
 		if grace > 0 {

@@ -211,6 +211,17 @@ func (s *Subscription) Redacted() *Subscription {
 	return &c
 }
 
+// RedactedAt is Redacted as of now: a previous secret that no longer signs
+// (its grace period over, though it stays stored until the next write) is
+// left out, so nobody is told it still does.
+func (s *Subscription) RedactedAt(now time.Time) *Subscription {
+	c := s.Redacted()
+	if !s.previousValid(now) {
+		c.PreviousSecret, c.PreviousSecretExpiresAt = "", time.Time{}
+	}
+	return c
+}
+
 // LogValue keeps secrets and header values out of logs: a subscription
 // logged with slog shows only its id, url (without query) and whether it
 // is enabled.
