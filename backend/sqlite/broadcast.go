@@ -13,7 +13,8 @@ var _ backend.Broadcaster = (*Backend)(nil)
 // Broadcasts between processes on one file. SQLite has no notification
 // channel, so a broadcast is a row of the broadcasts table and every
 // listener polls for rows newer than the last it saw, every
-// Config.ForeignWakeInterval (50 ms by default) on the read pool. Rows older
+// Config.ForeignWakeInterval (50 ms by default; the default also when the
+// wake poller is turned off) on the read pool. Rows older
 // than broadcastKeep are pruned by the broadcasters now and then, so a
 // listener stalled longer than that misses what was pruned (best effort,
 // like the other backends' Broadcasters).
@@ -46,9 +47,9 @@ func (b *Backend) Broadcast(ctx context.Context, msg []byte) error {
 		return b.fail("broadcast", err)
 	}
 	if b.broadcasts.Add(1)%broadcastPruneEvery == 0 {
-		if _, err := b.writer.ExecContext(ctx, `DELETE FROM broadcasts WHERE at < ?`, now.Add(-broadcastKeep).UnixNano()); err != nil {
-			return b.fail("broadcast: prune", err)
-		}
+		// The message is sent: a failed prune must not say otherwise (a
+		// caller retrying would send it twice); the next prune catches up.
+		_, _ = b.writer.ExecContext(ctx, `DELETE FROM broadcasts WHERE at < ?`, now.Add(-broadcastKeep).UnixNano())
 	}
 	return nil
 }
@@ -72,7 +73,11 @@ func (b *Backend) Listen(ctx context.Context) (<-chan []byte, error) {
 // the backend closes. A failed read is tried again at the next tick.
 func (b *Backend) pollBroadcasts(ctx context.Context, last int64, out chan<- []byte) {
 	defer close(out)
-	t := time.NewTicker(b.cfg.ForeignWakeInterval)
+	every := b.cfg.ForeignWakeInterval
+	if every <= 0 { // the wake poller is off (negative); broadcasts still need polling
+		every = DefaultForeignWakeInterval
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

@@ -85,6 +85,7 @@
 // QueueWatch signals are in-process: after a commit that makes jobs of a
 // queue claimable (enqueue, retry, promotion, rescue, a due snooze, resume),
 // every watcher of that queue among the Backends open on the same file in
-// this process is signalled. Jobs written by another process are found by
-// the worker's fallback poll.
+// this process is signalled. Jobs written by another process are noticed by
+// the data_version poller within ForeignWakeInterval (foreign.go), and by the
+// worker's fallback poll when that poller is off.
 package sqlite

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -166,6 +167,12 @@ func uniqueHolder(ctx context.Context, holder *sql.Stmt, key string) (id string,
 // (see queries/claim.sql). The single writer connection serializes claimers
 // in this process and BEGIN IMMEDIATE across processes, so no two claimers
 // ever get the same job.
+//
+// The statement runs in a transaction committed only once every row is
+// read: SQLite applies an UPDATE … RETURNING on its first step, so in
+// autocommit a claim that failed while its rows were read (its ctx ended)
+// would still have leased the whole batch to nobody, each job then losing
+// an attempt to the rescuer.
 func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {
 	s, err := b.ready()
 	if err != nil {
@@ -174,7 +181,12 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	if p.Limit <= 0 {
 		return &backend.JobClaimResult{}, nil
 	}
-	rows, err := s.claim.QueryContext(ctx, p.Queue, ns(p.Now), p.Limit, p.Owner, ns(p.Now.Add(p.LeaseDuration)))
+	tx, err := b.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, b.fail("job claim", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.StmtContext(ctx, s.claim).QueryContext(ctx, p.Queue, ns(p.Now), p.Limit, p.Owner, ns(p.Now.Add(p.LeaseDuration)))
 	if err != nil {
 		return nil, b.fail("job claim", err)
 	}
@@ -191,10 +203,13 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 		return nil, b.fail("job claim", err)
 	}
 	rows.Close()
+	if err := tx.Commit(); err != nil {
+		return nil, b.fail("job claim", err)
+	}
 	// RETURNING has no defined order; hand jobs out in claim order.
 	slices.SortFunc(jobs, func(x, y *backend.Job) int {
-		if x.Priority != y.Priority {
-			return y.Priority - x.Priority
+		if c := cmp.Compare(y.Priority, x.Priority); c != 0 {
+			return c // not y-x: extreme priorities would overflow
 		}
 		if c := x.RunAt.Compare(y.RunAt); c != 0 {
 			return c

@@ -116,7 +116,7 @@ func scanClaimed(s scanner, p *backend.JobClaimParams) (*backend.Job, error) {
 		uniqueKey, uniqueStates, tags, meta, errs, progress string
 	)
 	err := s.Scan(&j.ID, &j.Kind, &args, &priority, &attempt, &maxAttempts, &timeout, &runAt,
-		&enqueuedAt, &j.LeaseToken, &extra)
+		&enqueuedAt, &j.LeaseToken, &j.CancelRequested, &extra)
 	if err != nil {
 		return nil, err
 	}

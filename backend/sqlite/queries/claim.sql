@@ -6,9 +6,11 @@
 -- (the rowid lets finish_completed_many.sql find the row without the id index).
 -- Inputs: ?1 queue, ?2 now (unix ns), ?3 limit, ?4 owner, ?5 lease expiry (unix ns).
 -- Outputs: per claimed job, in no particular order: id, kind, args, priority,
--- attempt, max_attempts, timeout, run_at, enqueued_at, lease_token, extra.
+-- attempt, max_attempts, timeout, run_at, enqueued_at, lease_token,
+-- cancel_requested (kept from a run that ended in a retry or snooze after a
+-- cancel was requested: this run hears it at once), extra.
 -- The columns this statement sets to known values (queue, state, started_at,
--- lease_owner, lease_expires_at, cancel_requested) or that are NULL for
+-- lease_owner, lease_expires_at) or that are NULL for
 -- claimable jobs (result, finished_at) are filled in by the caller: each
 -- column read costs (~0.25 CPU µs a job through the driver). For the same
 -- reason the six columns that are NULL for most jobs come packed in one,
@@ -22,8 +24,7 @@ SET state = 'running',
     started_at = ?2,
     lease_owner = ?4,
     lease_token = rowid || '.' || lower(hex(randomblob(8))),
-    lease_expires_at = ?5,
-    cancel_requested = 0
+    lease_expires_at = ?5
 WHERE rowid IN (
     SELECT rowid FROM jobs INDEXED BY jobs_claim
     WHERE queue = ?1
@@ -33,7 +34,7 @@ WHERE rowid IN (
     ORDER BY priority DESC, run_at, id
     LIMIT ?3
 )
-RETURNING id, kind, args, priority, attempt, max_attempts, timeout, run_at, enqueued_at, lease_token,
+RETURNING id, kind, args, priority, attempt, max_attempts, timeout, run_at, enqueued_at, lease_token, cancel_requested,
           CASE WHEN coalesce(unique_key, unique_states, tags, meta, errors, progress) IS NOT NULL
                THEN concat(octet_length(unique_key), ',', octet_length(unique_states), ',',
                            octet_length(tags), ',', octet_length(meta), ',', octet_length(errors), ',',
