@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -245,8 +246,13 @@ func (c *Client) buildInsert(r EnqueueRequest, now time.Time) (*backend.JobInser
 	if ins.MaxAttempts == 0 {
 		ins.MaxAttempts = DefaultMaxAttempts
 	}
-	if ins.MaxAttempts < 0 {
-		return nil, fmt.Errorf("%w: max_attempts must be >= 1, got %d", ErrInvalidJob, ins.MaxAttempts)
+	if ins.MaxAttempts < 0 || ins.MaxAttempts > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: max_attempts must be 1 to %d, got %d", ErrInvalidJob, math.MaxInt32, ins.MaxAttempts)
+	}
+	// Every backend stores priority and max_attempts in 32 bits or more
+	// (PostgreSQL: integer); wider values would wrap silently.
+	if ins.Priority < math.MinInt32 || ins.Priority > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: priority must be %d to %d, got %d", ErrInvalidJob, math.MinInt32, math.MaxInt32, ins.Priority)
 	}
 	if ins.Timeout == 0 {
 		ins.Timeout = DefaultTimeout
@@ -286,8 +292,8 @@ func (c *Client) buildInsert(r EnqueueRequest, now time.Time) (*backend.JobInser
 	if err := ValidateTags(o.Tags); err != nil {
 		return nil, err
 	}
-	if len(o.Meta) > 0 && !json.Valid(o.Meta) {
-		return nil, fmt.Errorf("%w: meta is not valid JSON", ErrInvalidJob)
+	if len(o.Meta) > 0 && !backend.StorableJSON(o.Meta) {
+		return nil, fmt.Errorf("%w: meta is not valid JSON in valid UTF-8", ErrInvalidJob)
 	}
 	return ins, nil
 }
@@ -297,6 +303,9 @@ func ValidateTags(tags []string) error {
 	for _, t := range tags {
 		if t == "" || len(t) > 100 {
 			return fmt.Errorf("%w: tags must be 1 to 100 bytes, got %q", ErrInvalidJob, t)
+		}
+		if !backend.StorableTag(t) {
+			return fmt.Errorf("%w: tag %q is not valid UTF-8 or holds a NUL byte", ErrInvalidJob, t)
 		}
 	}
 	return nil
@@ -354,8 +363,8 @@ func EncodeArgs(args any, max int) (json.RawMessage, error) {
 	if len(raw) > max {
 		return nil, fmt.Errorf("%w: %w: %d bytes, at most %d allowed", ErrInvalidJob, ErrArgsTooLarge, len(raw), max)
 	}
-	if !json.Valid(raw) {
-		return nil, fmt.Errorf("%w: args are not valid JSON", ErrInvalidJob)
+	if !backend.StorableJSON(raw) {
+		return nil, fmt.Errorf("%w: args are not valid JSON in valid UTF-8", ErrInvalidJob)
 	}
 	return json.RawMessage(raw), nil
 }

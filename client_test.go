@@ -128,6 +128,14 @@ func TestEnqueueRefusesBadInput(t *testing.T) {
 		{name: "NegativeWindow", kind: "k", opts: &conveyor.EnqueueOptions{UniqueKey: "u", UniqueWindow: -time.Hour}, wantErr: "unique_window"},
 		{name: "EmptyTag", kind: "k", opts: &conveyor.EnqueueOptions{Tags: []string{""}}, wantErr: "tags"},
 		{name: "MetaNotJSON", kind: "k", opts: &conveyor.EnqueueOptions{Meta: json.RawMessage(`{`)}, wantErr: "meta is not valid JSON"},
+		// Valid JSON to Go's json.Valid, refused by PostgreSQL.
+		{name: "ArgsInvalidUTF8", kind: "k", args: json.RawMessage("\"caf\xe9\""), wantErr: "args are not valid JSON in valid UTF-8"},
+		{name: "MetaInvalidUTF8", kind: "k", opts: &conveyor.EnqueueOptions{Meta: json.RawMessage("\"caf\xe9\"")}, wantErr: "meta is not valid JSON in valid UTF-8"},
+		{name: "TagWithNUL", kind: "k", opts: &conveyor.EnqueueOptions{Tags: []string{"a\x00b"}}, wantErr: "NUL"},
+		// Stored in 32 bits by PostgreSQL: wider values would wrap.
+		{name: "PriorityAbove32Bits", kind: "k", opts: &conveyor.EnqueueOptions{Priority: 1 << 31}, wantErr: "priority"},
+		{name: "PriorityBelow32Bits", kind: "k", opts: &conveyor.EnqueueOptions{Priority: -1<<31 - 1}, wantErr: "priority"},
+		{name: "MaxAttemptsAbove32Bits", kind: "k", opts: &conveyor.EnqueueOptions{MaxAttempts: 1<<32 + 1}, wantErr: "max_attempts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -289,6 +289,36 @@ func testClientErrors(t *testing.T, f ClientFactory) {
 		require.Equal(t, "permanent", j.Errors[0].Message)
 	})
 
+	t.Run("HostileText", func(t *testing.T) {
+		// A handler's error with NUL bytes and invalid UTF-8, a progress and a
+		// result in invalid UTF-8 (valid to Go's json.Valid, refused by
+		// PostgreSQL): each is made storable or refused at the handler, and a
+		// healthy job beside them is not disturbed (a refused value used to
+		// fail its whole heartbeat or finish batch).
+		e := clientSetup(t, f)
+		progressErr := make(chan error, 1)
+		require.NoError(t, e.ws.Handle("test.hostile.error", conveyor.HandlerFunc(func(ctx context.Context, job *conveyor.JobRecord) (json.RawMessage, error) {
+			progressErr <- conveyor.SetProgress(ctx, json.RawMessage("\"caf\xe9\""))
+			return nil, conveyor.NoRetry(errors.New("bad record \x00 caf\xe9"))
+		}), nil))
+		require.NoError(t, e.ws.Handle("test.hostile.result", conveyor.HandlerFunc(func(context.Context, *conveyor.JobRecord) (json.RawMessage, error) {
+			return json.RawMessage("\"caf\xe9\""), nil
+		}), nil))
+		require.NoError(t, e.ws.Handle("test.healthy", conveyor.HandlerFunc(func(context.Context, *conveyor.JobRecord) (json.RawMessage, error) {
+			return json.RawMessage(`"fine"`), nil
+		}), nil))
+		e.startWorker(nil)
+		badErr := e.enqueue("test.hostile.error", nil, nil)
+		badResult := e.enqueue("test.hostile.result", nil, nil)
+		healthy := e.enqueue("test.healthy", nil, nil)
+		require.ErrorContains(t, <-progressErr, "valid UTF-8")
+		j := e.waitState(badErr, conveyor.StateFailed)
+		require.Equal(t, "bad record \uFFFD caf\uFFFD", j.Errors[0].Message)
+		j = e.waitState(badResult, conveyor.StateFailed)
+		require.Contains(t, j.Errors[0].Message, "not valid JSON in valid UTF-8")
+		require.JSONEq(t, `"fine"`, string(e.waitState(healthy, conveyor.StateCompleted).Result))
+	})
+
 	t.Run("CancelFromHandler", func(t *testing.T) {
 		e := clientSetup(t, f)
 		require.NoError(t, e.ws.Handle("test.cancel", conveyor.HandlerFunc(func(context.Context, *conveyor.JobRecord) (json.RawMessage, error) {

@@ -110,8 +110,10 @@ func SetProgress(ctx context.Context, progress any) error {
 		}
 		raw = b
 	}
-	if !json.Valid(raw) {
-		return errors.New("conveyor: progress is not valid JSON")
+	if !backend.StorableJSON(raw) {
+		// PostgreSQL refuses invalid UTF-8, and a refused value would fail
+		// the whole heartbeat batch (every job of the worker losing its lease).
+		return errors.New("conveyor: progress is not valid JSON in valid UTF-8")
 	}
 	v.progress.Store(&raw)
 	return nil

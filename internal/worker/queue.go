@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -245,9 +244,9 @@ func (w *Worker) classify(t *task, res []byte, err error, cause error, timedOut 
 	j := t.job
 	o := &t.out
 	*o = backend.JobOutcome{ID: j.ID, LeaseToken: j.LeaseToken}
-	if err == nil && len(res) > 0 && !json.Valid(res) {
+	if err == nil && len(res) > 0 && !backend.StorableJSON(res) {
 		// The store would refuse it; better a clear failure than a stuck job.
-		err = &NoRetryError{Err: errors.New("handler returned a result that is not valid JSON")}
+		err = &NoRetryError{Err: errors.New("handler returned a result that is not valid JSON in valid UTF-8")}
 	}
 	if err == nil {
 		o.Outcome, o.Result = backend.OutcomeCompleted, res
@@ -255,10 +254,12 @@ func (w *Worker) classify(t *task, res []byte, err error, cause error, timedOut 
 	}
 	now := w.cfg.Clock.Now()
 	attemptErr := func(e error) *backend.AttemptError {
-		ae := &backend.AttemptError{Attempt: j.Attempt, At: now, Message: e.Error()}
+		// Free text from handlers may hold anything; PostgreSQL's jsonb
+		// refuses NUL and invalid UTF-8, and would refuse the whole batch.
+		ae := &backend.AttemptError{Attempt: j.Attempt, At: now, Message: backend.StorableText(e.Error())}
 		var pe *PanicError
 		if errors.As(e, &pe) {
-			ae.Stack = pe.Stack
+			ae.Stack = backend.StorableText(pe.Stack)
 		}
 		return ae
 	}
