@@ -241,4 +241,50 @@ func testEnqueue(t *testing.T, f Factory) {
 		h.claimOne(q, free, base)
 		require.False(t, h.enqueue(at(time.Second), job(q, withUnique("queued-only")))[0].Duplicate)
 	})
+
+	// Two jobs whose unique states leave out running (or scheduled) can
+	// both exist; when one automatic transition moves both into a state
+	// that holds the key, one of them gets it and the transition still
+	// happens for the whole batch (it must never wedge: a rescue failing
+	// for good would leave every crashed job of the store running).
+	waiting := []backend.JobState{backend.StateQueued, backend.StateScheduled, backend.StateRetrying}
+	t.Run("UniqueTwoIntoOneKey/Rescue", func(t *testing.T) {
+		h := setup(t, f)
+		q := "unique-two-rescue"
+		a := h.addOne(q, withUnique("k", waiting...))
+		h.claimOne(q, a, base)
+		b := h.addOne(q, withUnique("k", waiting...))
+		h.claimOne(q, b, base)
+		other := h.addOne(q)
+		h.claimOne(q, other, base)
+		got := h.rescue(at(time.Hour), 0)
+		require.Len(t, got, 3, "all three rescued: %v", got)
+		for _, id := range []string{a, b, other} {
+			require.NotEqual(t, backend.StateRunning, h.get(id).State)
+		}
+	})
+	t.Run("UniqueTwoIntoOneKey/Promote", func(t *testing.T) {
+		h := setup(t, f)
+		q := "unique-two-promote"
+		queuedOnly := []backend.JobState{backend.StateQueued}
+		a := h.addOne(q, withRunAt(at(time.Minute)), withUnique("k", queuedOnly...))
+		b := h.addOne(q, withRunAt(at(time.Minute)), withUnique("k", queuedOnly...))
+		_, err := h.b.JobPromote(h.ctx, &backend.JobPromoteParams{Now: at(time.Hour)})
+		require.NoError(t, err)
+		got := h.claim(q, 10, at(time.Hour))
+		require.Len(t, got, 2, "both due and claimable")
+		require.ElementsMatch(t, []string{a, b}, []string{got[0].ID, got[1].ID})
+	})
+	t.Run("UniqueTwoIntoOneKey/Snooze", func(t *testing.T) {
+		h := setup(t, f)
+		q := "unique-two-snooze"
+		a := h.addOne(q, withUnique("k", waiting...))
+		ca := h.claimOne(q, a, base)
+		b := h.addOne(q, withUnique("k", waiting...))
+		cb := h.claimOne(q, b, base)
+		// The shutdown hand-back: both snoozed in one batch.
+		h.finishOK(at(time.Second), outcome(ca, backend.OutcomeSnoozed, at(time.Second), ""), outcome(cb, backend.OutcomeSnoozed, at(time.Second), ""))
+		h.requireState(a, backend.StateQueued)
+		h.requireState(b, backend.StateQueued)
+	})
 }

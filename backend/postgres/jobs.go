@@ -355,12 +355,34 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 		res, err = b.finish(ctx, pgxRunner{b.pool}, p)
 		return err
 	})
+	if isUniqueViolation(err) && len(p.Jobs) > 1 {
+		// Two of the batch enter one key together (see oneAtATime).
+		res, err = &backend.JobFinishResult{}, nil
+		for _, o := range p.Jobs {
+			var one *backend.JobFinishResult
+			err = b.retryUnique(ctx, func() (err error) {
+				one, err = b.finish(ctx, pgxRunner{b.pool}, &backend.JobFinishParams{Jobs: []*backend.JobOutcome{o}, Now: p.Now})
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+			res.LeaseLost = append(res.LeaseLost, one.LeaseLost...)
+		}
+	}
 	return res, err
 }
 
 // retryUnique runs f, and once more after releasing conflicting unique keys
 // (see unique_release.sql) if it failed with a unique violation, so that an
 // automatic transition never fails a whole batch over one job's key.
+//
+// The release only helps a job whose key another job already holds. When
+// two jobs of one batch enter a state that holds the same key together
+// (their unique states leaving out running, say, or scheduled), neither
+// holds it yet and the retry fails the same way: the callers then go one
+// job at a time, where the second finds the first holding the key and the
+// release lets it through without it.
 func (b *Backend) retryUnique(ctx context.Context, f func() error) error {
 	err := f()
 	if !isUniqueViolation(err) {
@@ -415,22 +437,39 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	var res *backend.JobRescueResult
-	err := b.retryUnique(ctx, func() error {
-		res = &backend.JobRescueResult{}
-		return pgxRunner{b.pool}.query(ctx, b.q.rescue, []any{p.Now, limitArg(p.Limit), rescueMessage, b.channel},
-			func(scan func(...any) error) error {
-				var r backend.RescuedJob
-				var st string
-				var n int64
-				if err := scan(&r.ID, &r.Kind, &r.Queue, &st, &n); err != nil {
-					return err
-				}
-				r.State = backend.JobState(st)
-				res.Jobs = append(res.Jobs, r)
-				return nil
-			})
-	})
+	rescue := func(limit int, into *backend.JobRescueResult) error {
+		return b.retryUnique(ctx, func() error {
+			var got []backend.RescuedJob
+			err := pgxRunner{b.pool}.query(ctx, b.q.rescue, []any{p.Now, limitArg(limit), rescueMessage, b.channel},
+				func(scan func(...any) error) error {
+					var r backend.RescuedJob
+					var st string
+					var n int64
+					if err := scan(&r.ID, &r.Kind, &r.Queue, &st, &n); err != nil {
+						return err
+					}
+					r.State = backend.JobState(st)
+					got = append(got, r)
+					return nil
+				})
+			if err == nil {
+				into.Jobs = append(into.Jobs, got...)
+			}
+			return err
+		})
+	}
+	res := &backend.JobRescueResult{}
+	err := rescue(p.Limit, res)
+	if isUniqueViolation(err) {
+		// Two of the batch enter one key together (see retryUnique): one
+		// at a time, each rescued job leaving the expired set.
+		for err = nil; err == nil && (p.Limit <= 0 || len(res.Jobs) < p.Limit); {
+			n := len(res.Jobs)
+			if err = rescue(1, res); len(res.Jobs) == n {
+				break
+			}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: rescue: %w", err)
 	}
@@ -442,10 +481,27 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	var promoted, notified int64
-	err := b.retryUnique(ctx, func() error {
-		return b.pool.QueryRow(ctx, b.q.promote, p.Now, limitArg(p.Limit), b.channel).Scan(&promoted, &notified)
-	})
+	var promoted int64
+	promote := func(limit int) error {
+		return b.retryUnique(ctx, func() error {
+			var n, notified int64
+			err := b.pool.QueryRow(ctx, b.q.promote, p.Now, limitArg(limit), b.channel).Scan(&n, &notified)
+			if err == nil {
+				promoted += n
+			}
+			return err
+		})
+	}
+	err := promote(p.Limit)
+	if isUniqueViolation(err) {
+		// Two of the batch enter one key together (see retryUnique).
+		for err = nil; err == nil && (p.Limit <= 0 || int(promoted) < p.Limit); {
+			n := promoted
+			if err = promote(1); promoted == n {
+				break
+			}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: promote: %w", err)
 	}
