@@ -163,7 +163,11 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 		}
 		b.running.remove(e)
 		e.clearLease()
-		switch o.Outcome {
+		outcome := o.Outcome
+		if e.CancelRequested && (outcome == backend.OutcomeRetry || outcome == backend.OutcomeSnoozed) {
+			outcome = backend.OutcomeCancelled // cancelled while running: never again (DESIGN §2)
+		}
+		switch outcome {
 		case backend.OutcomeCompleted:
 			e.Result = cloneRaw(o.Result)
 			e.finish(backend.StateCompleted, p.Now)

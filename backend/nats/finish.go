@@ -40,7 +40,11 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 				return errLost
 			}
 			clearLease(j)
-			switch o.Outcome {
+			outcome := o.Outcome
+			if j.CancelRequested && (outcome == backend.OutcomeRetry || outcome == backend.OutcomeSnoozed) {
+				outcome = backend.OutcomeCancelled // cancelled while running: never retrying (DESIGN §2)
+			}
+			switch outcome {
 			case backend.OutcomeCompleted:
 				j.Result = o.Result
 				finish(j, backend.StateCompleted, p.Now)

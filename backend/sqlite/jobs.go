@@ -285,7 +285,7 @@ func (b *Backend) finishEach(ctx context.Context, s *stmts, tx *sql.Tx, outs []*
 		case backend.OutcomeRetry:
 			var e any
 			if e, err = errorJSON(o.Error); err == nil {
-				r, err = stmt(s.finishRetry).ExecContext(ctx, o.ID, o.LeaseToken, ns(o.RunAt), e)
+				r, err = stmt(s.finishRetry).ExecContext(ctx, o.ID, o.LeaseToken, ns(o.RunAt), e, now)
 			}
 		case backend.OutcomeFailed, backend.OutcomeCancelled:
 			var e any
@@ -298,12 +298,13 @@ func (b *Backend) finishEach(ctx context.Context, s *stmts, tx *sql.Tx, outs []*
 			}
 		case backend.OutcomeSnoozed:
 			var queue string
-			err = stmt(s.snoozed).QueryRowContext(ctx, o.ID, o.LeaseToken, ns(o.RunAt), now).Scan(&queue)
+			var cancelled bool
+			err = stmt(s.snoozed).QueryRowContext(ctx, o.ID, o.LeaseToken, ns(o.RunAt), now).Scan(&queue, &cancelled)
 			if errors.Is(err, sql.ErrNoRows) {
 				lost = append(lost, o.ID)
 				continue
 			}
-			if err == nil && !o.RunAt.After(nowT) && !slices.Contains(wake, queue) {
+			if err == nil && !cancelled && !o.RunAt.After(nowT) && !slices.Contains(wake, queue) {
 				wake = append(wake, queue)
 			}
 		default:

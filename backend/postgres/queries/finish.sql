@@ -5,16 +5,18 @@
 --   (AttemptError JSON text, '' = none), $6 run_at (retry, snoozed), $7 now,
 --   $8 new states (decided by the caller at nanosecond precision: a snooze
 --   until RunAt <= Now is queued, later is scheduled).
+-- A job whose cancel was requested during this run and whose outcome is
+-- retry or snoozed ends cancelled instead: never retrying (DESIGN §2).
 -- Output: (id, token) of the outcomes applied; the others lost their lease.
 UPDATE {{schema}}.jobs j
-SET state = o.state,
-    attempt = CASE WHEN o.outcome = 'snoozed' THEN j.attempt - 1 ELSE j.attempt END,
+SET state = CASE WHEN j.cancel_requested AND o.outcome IN ('retry', 'snoozed') THEN 'cancelled' ELSE o.state END,
+    attempt = CASE WHEN o.outcome = 'snoozed' AND NOT j.cancel_requested THEN j.attempt - 1 ELSE j.attempt END,
     result = CASE WHEN o.outcome = 'completed' THEN NULLIF(o.result, '')::json ELSE j.result END,
     errors = CASE WHEN o.err = '' THEN j.errors
                   ELSE COALESCE(j.errors, '[]'::jsonb) || jsonb_build_array(o.err::jsonb) END,
-    run_at = CASE WHEN o.outcome IN ('retry', 'snoozed') THEN o.run_at ELSE j.run_at END,
-    finished_at = CASE WHEN o.outcome IN ('completed', 'failed', 'cancelled') THEN $7::timestamptz ELSE NULL END,
-    cancel_requested = CASE WHEN o.outcome IN ('completed', 'failed', 'cancelled') THEN false ELSE j.cancel_requested END,
+    run_at = CASE WHEN o.outcome IN ('retry', 'snoozed') AND NOT j.cancel_requested THEN o.run_at ELSE j.run_at END,
+    finished_at = CASE WHEN o.outcome IN ('completed', 'failed', 'cancelled') OR j.cancel_requested THEN $7::timestamptz ELSE NULL END,
+    cancel_requested = false,
     lease_owner = NULL,
     lease_token = NULL,
     lease_expires_at = NULL

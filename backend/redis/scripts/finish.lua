@@ -24,7 +24,8 @@
 --   member, outcome (completed|retry|failed|cancelled|snoozed), result JSON
 --   ('' = none), attempt error JSON ('' = none), run_at (ns), run_at (µs),
 --   run_at (17-digit µs) — the run_at values matter for retry and snoozed
---   only.
+--   only. A retry or snoozed outcome of a job whose cancel was requested
+--   (cr) ends it cancelled instead.
 -- Returns: the IDs whose lease was lost (nothing changed for them).
 local jp, chan, now_ns, now_us = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local final_set = { completed = 5, failed = 6, cancelled = 7 }
@@ -55,6 +56,9 @@ local adds = { {}, {}, {}, {}, {}, {}, {} } -- per KEYS index: score, member pai
 local function long(id, i)
   local k = jp .. id
   local oc, res, err = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if (oc == 'retry' or oc == 'snoozed') and redis.call('HGET', k, 'cr') == '1' then
+    oc = 'cancelled' -- its cancel was requested during this run: never retrying (DESIGN §2)
+  end
   local h
   local set = final_set[oc]
   if set then
