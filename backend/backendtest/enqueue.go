@@ -242,6 +242,21 @@ func testEnqueue(t *testing.T, f Factory) {
 		require.False(t, h.enqueue(at(time.Second), job(q, withUnique("queued-only")))[0].Duplicate)
 	})
 
+	t.Run("ReplayBeatsUniqueKey", func(t *testing.T) {
+		// An ID enqueued again is a replay of that enqueue, answered with the
+		// job itself, even when another job now holds its unique key.
+		h := setup(t, f)
+		q := "enqueue-replay-unique"
+		x := job(q, withUnique("k"))
+		require.False(t, h.enqueue(base, x)[0].Duplicate)
+		h.finishOK(base, complete(h.claimOne(q, x.ID, base), ""))
+		y := h.addOne(q, withUnique("k")) // x completed: the key is free again
+		replay := *x
+		out := h.enqueue(at(time.Second), &replay)
+		require.Equal(t, backend.EnqueueOutcome{ID: x.ID, Duplicate: true, State: backend.StateCompleted}, out[0],
+			"the replay names its own job, not %s holding the key", y)
+	})
+
 	// Two jobs whose unique states leave out running (or scheduled) can
 	// both exist; when one automatic transition moves both into a state
 	// that holds the key, one of them gets it and the transition still

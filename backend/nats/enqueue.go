@@ -278,6 +278,16 @@ const (
 // conditional on the revision that named a non-holder: of N concurrent
 // enqueuers exactly one wins, the others read the winner as holder.
 func (b *Backend) storeUnique(ctx context.Context, j *backend.Job) (backend.EnqueueOutcome, error) {
+	// A replay first: an ID enqueued again answers with its own job, even
+	// if another job has taken its unique key since.
+	if h := b.getJob(ctx, j.ID); h.err != nil {
+		return backend.EnqueueOutcome{}, h.err
+	} else if h.job != nil {
+		if err := firstErr(b.writeAll(ctx, b.healReady(h))); err != nil { // as store does
+			return backend.EnqueueOutcome{}, fmt.Errorf("nats: enqueue: %w", err)
+		}
+		return backend.EnqueueOutcome{ID: j.ID, Duplicate: true, State: h.job.State}, nil
+	}
 	ukey := uniqKey(j.UniqueKey)
 	var taken uint64 // the revision of the uniq entry this enqueue wrote
 	for {

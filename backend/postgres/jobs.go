@@ -242,9 +242,11 @@ func (b *Backend) resolveDuplicates(ctx context.Context, r runner, p *enqueueBat
 	var again []int
 	for _, i := range missing {
 		j := p.Jobs[i]
-		if h, ok := holders[j.UniqueKey]; ok && j.UniqueKey != "" {
+		// A replay first: an ID enqueued again answers with its own job, even
+		// if another job has taken its unique key since.
+		if h, ok := byID[j.ID]; ok {
 			res.Jobs[i] = backend.EnqueueOutcome{ID: h.id, Duplicate: true, State: h.state}
-		} else if h, ok := byID[j.ID]; ok {
+		} else if h, ok := holders[j.UniqueKey]; ok && j.UniqueKey != "" {
 			res.Jobs[i] = backend.EnqueueOutcome{ID: h.id, Duplicate: true, State: h.state}
 		} else {
 			again = append(again, i)

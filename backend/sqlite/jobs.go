@@ -62,6 +62,19 @@ func (b *Backend) enqueueTx(ctx context.Context, s *stmts, tx *sql.Tx, p *backen
 			return nil, nil, fmt.Errorf("sqlite: job enqueue: job %d has no ID", i)
 		}
 		if ins.UniqueKey != "" {
+			// A replay first: an ID enqueued again answers with its own job,
+			// even if another job has taken the key since.
+			if jobState == nil {
+				jobState = tx.StmtContext(ctx, s.jobState)
+			}
+			var existing string
+			switch err := jobState.QueryRowContext(ctx, ins.ID).Scan(&existing); {
+			case err == nil:
+				res.Jobs[i] = backend.EnqueueOutcome{ID: ins.ID, Duplicate: true, State: backend.JobState(existing)}
+				continue
+			case !errors.Is(err, sql.ErrNoRows):
+				return nil, nil, b.fail("job enqueue "+ins.ID, err)
+			}
 			if holder == nil {
 				holder = tx.StmtContext(ctx, s.holder)
 			}
