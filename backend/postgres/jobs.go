@@ -180,16 +180,29 @@ func (b *Backend) insertJobs(ctx context.Context, r runner, p *enqueueBatch, idx
 	if inTx {
 		channel = b.channel
 	}
-	// Queues to register: those not known to be committed already. In a
-	// caller's transaction register them all: it may roll back.
+	// Queues to register: those not known to be committed already.
 	var distinctQueues []string
 	for _, q := range queues {
-		if _, known := b.knownQueues.Load(q); known && !inTx {
+		if _, known := b.knownQueues.Load(q); known {
 			continue
 		}
 		if !slices.Contains(distinctQueues, q) {
 			distinctQueues = append(distinctQueues, q)
 		}
+	}
+	if inTx && len(distinctQueues) > 0 {
+		// Registered outside the caller's transaction, committed at once: an
+		// uncommitted queues row would make every other enqueue to that
+		// queue wait for the caller's commit (and two transactions
+		// registering [a,b] and [b,a] could deadlock). A rollback then
+		// leaves an empty queue registered, which is harmless.
+		if _, err := b.pool.Exec(ctx, b.q.queueRegister, distinctQueues); err != nil {
+			return nil, fmt.Errorf("postgres: enqueue: register queues: %w", err)
+		}
+		for _, q := range distinctQueues {
+			b.knownQueues.Store(q, true)
+		}
+		distinctQueues = nil
 	}
 	err := r.query(ctx, b.q.enqueue, []any{ids, kinds, queues, args, priorities, maxAttempts, timeouts, runAts,
 		uniqueKeys, uniqueStates, masks, tags, metas, nows, channel, states, distinctQueues},

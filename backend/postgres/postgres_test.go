@@ -422,6 +422,31 @@ func TestRecords(t *testing.T) {
 	require.ErrorIs(t, err, backend.ErrNotFound)
 }
 
+// TestTxEnqueueToANewQueueDoesNotBlockOthers: a transaction enqueuing to a
+// queue not seen before registers it outside the transaction, so a plain
+// enqueue to that queue does not wait for the caller's commit.
+func TestTxEnqueueToANewQueueDoesNotBlockOthers(t *testing.T) {
+	t.Parallel()
+	x := setup(t)
+	tx, _, rollback, err := x.b.BeginTx(x.ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rollback() })
+	a := insert(t, x.now)
+	a.Queue = "fresh"
+	_, err = x.b.JobEnqueueTx(x.ctx, tx, &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{a}, Now: x.now})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(x.ctx, 5*time.Second)
+	defer cancel()
+	b := insert(t, x.now)
+	b.Queue = "fresh"
+	_, err = x.b.JobEnqueue(ctx, &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{b}, Now: x.now})
+	require.NoError(t, err, "a plain enqueue waited for the open transaction")
+	require.NoError(t, rollback())
+	_, err = x.b.JobGet(x.ctx, &backend.JobGetParams{ID: a.ID})
+	require.ErrorIs(t, err, backend.ErrNotFound, "the rolled-back job is gone")
+	x.get(t, b.ID)
+}
+
 func TestTxEnqueue(t *testing.T) {
 	t.Parallel()
 	t.Run("PgxTx", func(t *testing.T) {
