@@ -23,6 +23,10 @@ const (
 	DefaultMaxArgsBytes = 1 << 20
 )
 
+// maxUniqueKey bounds a unique key (a hash of what makes jobs the same fits
+// easily; a key is indexed by some backends).
+const maxUniqueKey = 1024
+
 // The range of run_at a job may have.
 var (
 	minRunAt = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -279,6 +283,14 @@ func (c *Client) buildInsert(r EnqueueRequest, now time.Time) (*backend.JobInser
 		if !s.Valid() {
 			return nil, fmt.Errorf("%w: unique_states: unknown state %q", ErrInvalidJob, s)
 		}
+	}
+	// Bounded and plain text: PostgreSQL indexes the key (an index row
+	// stops near 2.7 kB) and refuses NUL and invalid UTF-8.
+	if len(o.UniqueKey) > maxUniqueKey {
+		return nil, fmt.Errorf("%w: unique_key is %d bytes, at most %d", ErrInvalidJob, len(o.UniqueKey), maxUniqueKey)
+	}
+	if !backend.StorableTag(o.UniqueKey) {
+		return nil, fmt.Errorf("%w: unique_key is not valid UTF-8 or holds a NUL byte", ErrInvalidJob)
 	}
 	if o.UniqueWindow < 0 {
 		return nil, fmt.Errorf("%w: unique_window must not be negative", ErrInvalidJob)

@@ -132,6 +132,8 @@ func TestEnqueueRefusesBadInput(t *testing.T) {
 		{name: "ArgsInvalidUTF8", kind: "k", args: json.RawMessage("\"caf\xe9\""), wantErr: "args are not valid JSON in valid UTF-8"},
 		{name: "MetaInvalidUTF8", kind: "k", opts: &conveyor.EnqueueOptions{Meta: json.RawMessage("\"caf\xe9\"")}, wantErr: "meta is not valid JSON in valid UTF-8"},
 		{name: "TagWithNUL", kind: "k", opts: &conveyor.EnqueueOptions{Tags: []string{"a\x00b"}}, wantErr: "NUL"},
+		{name: "UniqueKeyTooLong", kind: "k", opts: &conveyor.EnqueueOptions{UniqueKey: strings.Repeat("u", 1025)}, wantErr: "unique_key is 1025 bytes"},
+		{name: "UniqueKeyWithNUL", kind: "k", opts: &conveyor.EnqueueOptions{UniqueKey: "a\x00b"}, wantErr: "unique_key"},
 		// Stored in 32 bits by PostgreSQL: wider values would wrap.
 		{name: "PriorityAbove32Bits", kind: "k", opts: &conveyor.EnqueueOptions{Priority: 1 << 31}, wantErr: "priority"},
 		{name: "PriorityBelow32Bits", kind: "k", opts: &conveyor.EnqueueOptions{Priority: -1<<31 - 1}, wantErr: "priority"},
