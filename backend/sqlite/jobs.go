@@ -182,10 +182,9 @@ func uniqueHolder(ctx context.Context, holder *sql.Stmt, key string) (id string,
 // ever get the same job.
 //
 // The statement runs in a transaction committed only once every row is
-// read: SQLite applies an UPDATE … RETURNING on its first step, so in
-// autocommit a claim that failed while its rows were read (its ctx ended)
-// would still have leased the whole batch to nobody, each job then losing
-// an attempt to the rescuer.
+// read (updateReturning): in autocommit a claim that failed while its rows
+// were read (its ctx ended) would still have leased the whole batch to
+// nobody, each job then losing an attempt to the rescuer.
 func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*backend.JobClaimResult, error) {
 	s, err := b.ready()
 	if err != nil {
@@ -194,30 +193,18 @@ func (b *Backend) JobClaim(ctx context.Context, p *backend.JobClaimParams) (*bac
 	if p.Limit <= 0 {
 		return &backend.JobClaimResult{}, nil
 	}
-	tx, err := b.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, b.fail("job claim", err)
-	}
-	defer tx.Rollback()
-	rows, err := tx.StmtContext(ctx, s.claim).QueryContext(ctx, p.Queue, ns(p.Now), p.Limit, p.Owner, ns(p.Now.Add(p.LeaseDuration)))
-	if err != nil {
-		return nil, b.fail("job claim", err)
-	}
 	jobs := make([]*backend.Job, 0, min(p.Limit, 1024))
-	for rows.Next() {
+	err = b.updateReturning(ctx, "job claim", func(tx *sql.Tx) (*sql.Rows, error) {
+		return tx.StmtContext(ctx, s.claim).QueryContext(ctx, p.Queue, ns(p.Now), p.Limit, p.Owner, ns(p.Now.Add(p.LeaseDuration)))
+	}, func(rows *sql.Rows) error {
 		j, err := scanClaimed(rows, p)
-		if err != nil {
-			rows.Close()
-			return nil, b.fail("job claim", err)
+		if err == nil {
+			jobs = append(jobs, j)
 		}
-		jobs = append(jobs, j)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, b.fail("job claim", err)
-	}
-	rows.Close()
-	if err := tx.Commit(); err != nil {
-		return nil, b.fail("job claim", err)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	// RETURNING has no defined order; hand jobs out in claim order.
 	slices.SortFunc(jobs, func(x, y *backend.Job) int {
@@ -343,29 +330,26 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 	if _, err := b.ready(); err != nil {
 		return nil, err
 	}
-	rows, err := b.writer.QueryContext(ctx, sqlRescue, ns(p.Now), p.Now.UTC().Format(time.RFC3339Nano), limit(p.Limit))
-	if err != nil {
-		return nil, b.fail("job rescue", err)
-	}
-	defer rows.Close()
 	res := &backend.JobRescueResult{}
 	var wake []string
-	for rows.Next() {
+	err := b.updateReturning(ctx, "job rescue", func(tx *sql.Tx) (*sql.Rows, error) {
+		return tx.QueryContext(ctx, sqlRescue, ns(p.Now), p.Now.UTC().Format(time.RFC3339Nano), limit(p.Limit))
+	}, func(rows *sql.Rows) error {
 		var j backend.RescuedJob
 		var state string
 		if err := rows.Scan(&j.ID, &j.Kind, &j.Queue, &state); err != nil {
-			return nil, b.fail("job rescue", err)
+			return err
 		}
 		j.State = backend.JobState(state)
 		res.Jobs = append(res.Jobs, j)
 		if j.State == backend.StateQueued && !slices.Contains(wake, j.Queue) {
 			wake = append(wake, j.Queue)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, b.fail("job rescue", err)
-	}
-	rows.Close()
 	b.wake(wake...)
 	return res, nil
 }
@@ -377,29 +361,57 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 	if _, err := b.ready(); err != nil {
 		return nil, err
 	}
-	rows, err := b.writer.QueryContext(ctx, sqlPromote, ns(p.Now), limit(p.Limit))
-	if err != nil {
-		return nil, b.fail("job promote", err)
-	}
-	defer rows.Close()
 	res := &backend.JobPromoteResult{}
 	var wake []string
-	for rows.Next() {
+	err := b.updateReturning(ctx, "job promote", func(tx *sql.Tx) (*sql.Rows, error) {
+		return tx.QueryContext(ctx, sqlPromote, ns(p.Now), limit(p.Limit))
+	}, func(rows *sql.Rows) error {
 		var q string
 		if err := rows.Scan(&q); err != nil {
-			return nil, b.fail("job promote", err)
+			return err
 		}
 		res.Promoted++
 		if !slices.Contains(wake, q) {
 			wake = append(wake, q)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, b.fail("job promote", err)
-	}
-	rows.Close()
 	b.wake(wake...)
 	return res, nil
+}
+
+// updateReturning runs an UPDATE … RETURNING on the writer in a transaction
+// committed only after every row was read by row: SQLite applies the whole
+// UPDATE on its first step, so in autocommit an error while reading (a ctx
+// that ended) would be reported for changes that stay (rescued jobs nobody
+// hears of). On any error nothing changes.
+func (b *Backend) updateReturning(ctx context.Context, op string, query func(*sql.Tx) (*sql.Rows, error), row func(*sql.Rows) error) error {
+	tx, err := b.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return b.fail(op, err)
+	}
+	defer tx.Rollback()
+	rows, err := query(tx)
+	if err != nil {
+		return b.fail(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return b.fail(op, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return b.fail(op, err)
+	}
+	rows.Close()
+	if err := tx.Commit(); err != nil {
+		return b.fail(op, err)
+	}
+	return nil
 }
 
 // limit turns a "0 means no limit" count into SQLite's LIMIT (-1 = none).
