@@ -11,6 +11,7 @@ package events
 
 import (
 	"context"
+	"conveyor/backend"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,8 +70,9 @@ func (e *Event) Validate() error {
 		return fmt.Errorf("%w: source must be 1-1024 characters", ErrInvalid)
 	case e.Time.IsZero():
 		return fmt.Errorf("%w: time is required", ErrInvalid)
-	case len(e.Data) > 0 && !json.Valid(e.Data):
-		return fmt.Errorf("%w: data is not valid JSON", ErrInvalid)
+	case len(e.Data) > 0 && !backend.StorableJSON(e.Data):
+		// Webhook deliveries carry the data as job args, which must be storable.
+		return fmt.Errorf("%w: data is not valid JSON in valid UTF-8", ErrInvalid)
 	}
 	return ValidType(e.Type)
 }

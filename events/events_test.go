@@ -187,3 +187,13 @@ func TestAPanickingSubscriberIsContained(t *testing.T) {
 	require.ErrorContains(t, err, "a subscriber panicked on doc.created: boom")
 	require.Equal(t, 1, got, "the other subscriber still ran")
 }
+
+// TestValidateRefusesDataInInvalidUTF8: webhook deliveries carry event data
+// as job args, which every backend must be able to store.
+func TestValidateRefusesDataInInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	ev, err := New("test", "doc.created", "", "ok")
+	require.NoError(t, err)
+	ev.Data = []byte("\"caf\xe9\"")
+	require.ErrorIs(t, ev.Validate(), ErrInvalid)
+}

@@ -91,3 +91,16 @@ func TestPutOfAnUnchangedDefinitionWritesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, first.Revision+1, changed.Revision)
 }
+
+// TestValidateMatchesTheClient: a schedule whose every fire the client
+// would refuse is refused when it is saved.
+func TestValidateMatchesTheClient(t *testing.T) {
+	t.Parallel()
+	for name, s := range map[string]*Schedule{
+		"priority":     {Name: "p", Cron: "@hourly", Kind: "k", Priority: 1 << 40},
+		"max_attempts": {Name: "m", Cron: "@hourly", Kind: "k", MaxAttempts: 1 << 40},
+		"args utf8":    {Name: "a", Cron: "@hourly", Kind: "k", Args: []byte("\"caf\xe9\"")},
+	} {
+		require.ErrorIs(t, s.Validate(), ErrInvalid, name)
+	}
+}

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"bytes"
+	"conveyor/backend"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -193,8 +194,8 @@ func (s *Schedule) Validate() error {
 			return fmt.Errorf("%w: queue: %v", ErrInvalid, err)
 		}
 	}
-	if len(s.Args) > 0 && !json.Valid(s.Args) {
-		return fmt.Errorf("%w: args are not valid JSON", ErrInvalid)
+	if len(s.Args) > 0 && !backend.StorableJSON(s.Args) {
+		return fmt.Errorf("%w: args are not valid JSON in valid UTF-8", ErrInvalid)
 	}
 	if len(s.Args) > conveyor.DefaultMaxArgsBytes {
 		return fmt.Errorf("%w: args are %d bytes, at most %d", ErrInvalid, len(s.Args), conveyor.DefaultMaxArgsBytes)
@@ -204,6 +205,11 @@ func (s *Schedule) Validate() error {
 	}
 	if s.MaxAttempts < 0 || s.Timeout < 0 {
 		return fmt.Errorf("%w: max_attempts and timeout must not be negative", ErrInvalid)
+	}
+	// The ranges every enqueue checks (conveyor.Client): refused here
+	// rather than at every fire.
+	if s.MaxAttempts > math.MaxInt32 || s.Priority < math.MinInt32 || s.Priority > math.MaxInt32 {
+		return fmt.Errorf("%w: priority and max_attempts must fit in 32 bits", ErrInvalid)
 	}
 	switch s.Missed {
 	case "", MissedSkip, MissedRunOnce, MissedCatchUp:

@@ -121,6 +121,7 @@ func testCancel(t *testing.T, f Factory) {
 			j := h.requireState(id, backend.StateCancelled)
 			requireTime(t, at(2*time.Second), j.FinishedAt, "FinishedAt")
 			requireLeaseCleared(t, j)
+			require.False(t, j.CancelRequested, "the request is honoured, so no longer pending")
 			if kind == backend.OutcomeRetry {
 				require.Len(t, j.Errors, 1, "the attempt's error is kept")
 			}

@@ -167,6 +167,9 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 		if e.CancelRequested && (outcome == backend.OutcomeRetry || outcome == backend.OutcomeSnoozed) {
 			outcome = backend.OutcomeCancelled // cancelled while running: never again (DESIGN §2)
 		}
+		if outcome == backend.OutcomeCancelled {
+			e.CancelRequested = false // honoured
+		}
 		switch outcome {
 		case backend.OutcomeCompleted:
 			e.Result = cloneRaw(o.Result)

@@ -278,17 +278,8 @@ const (
 // conditional on the revision that named a non-holder: of N concurrent
 // enqueuers exactly one wins, the others read the winner as holder.
 func (b *Backend) storeUnique(ctx context.Context, j *backend.Job) (backend.EnqueueOutcome, error) {
-	// A replay first: an ID enqueued again answers with its own job, even
-	// if another job has taken its unique key since.
-	if h := b.getJob(ctx, j.ID); h.err != nil {
-		return backend.EnqueueOutcome{}, h.err
-	} else if h.job != nil {
-		if err := firstErr(b.writeAll(ctx, b.healReady(h))); err != nil { // as store does
-			return backend.EnqueueOutcome{}, fmt.Errorf("nats: enqueue: %w", err)
-		}
-		return backend.EnqueueOutcome{ID: j.ID, Duplicate: true, State: h.job.State}, nil
-	}
 	ukey := uniqKey(j.UniqueKey)
+	replayChecked := false
 	var taken uint64 // the revision of the uniq entry this enqueue wrote
 	for {
 		if err := ctx.Err(); err != nil {
@@ -310,6 +301,20 @@ func (b *Backend) storeUnique(ctx context.Context, j *backend.Job) (backend.Enqu
 			return backend.EnqueueOutcome{}, b.wrap("read unique key", err)
 		}
 		holderID := string(e.Value())
+		if holderID != j.ID && !replayChecked {
+			// A replay first: an ID enqueued again answers with its own job,
+			// even if another job has taken its unique key since. (Checked
+			// only here: when the key is free, store reports a stored ID.)
+			replayChecked = true
+			if own := b.getJob(ctx, j.ID); own.err != nil {
+				return backend.EnqueueOutcome{}, own.err
+			} else if own.job != nil {
+				if err := firstErr(b.writeAll(ctx, b.healReady(own))); err != nil { // as store does
+					return backend.EnqueueOutcome{}, fmt.Errorf("nats: enqueue: %w", err)
+				}
+				return backend.EnqueueOutcome{ID: j.ID, Duplicate: true, State: own.job.State}, nil
+			}
+		}
 		h := b.getJob(ctx, holderID)
 		if h.err != nil {
 			return backend.EnqueueOutcome{}, h.err

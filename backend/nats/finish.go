@@ -44,6 +44,9 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 			if j.CancelRequested && (outcome == backend.OutcomeRetry || outcome == backend.OutcomeSnoozed) {
 				outcome = backend.OutcomeCancelled // cancelled while running: never retrying (DESIGN §2)
 			}
+			if outcome == backend.OutcomeCancelled {
+				j.CancelRequested = false // honoured
+			}
 			switch outcome {
 			case backend.OutcomeCompleted:
 				j.Result = o.Result

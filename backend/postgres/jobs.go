@@ -194,14 +194,13 @@ func (b *Backend) insertJobs(ctx context.Context, r runner, p *enqueueBatch, idx
 		// Registered outside the caller's transaction, committed at once: an
 		// uncommitted queues row would make every other enqueue to that
 		// queue wait for the caller's commit (and two transactions
-		// registering [a,b] and [b,a] could deadlock). A rollback then
+		// registering [a,b] and [b,a] could deadlock). And in the
+		// background: the caller holds a pool connection, so waiting here
+		// for another could deadlock a pool whose every connection is held
+		// by such a caller. Jobs do not need the row (no foreign key); a
+		// failed registration is tried again by the next enqueue. A rollback
 		// leaves an empty queue registered, which is harmless.
-		if _, err := b.pool.Exec(ctx, b.q.queueRegister, distinctQueues); err != nil {
-			return nil, fmt.Errorf("postgres: enqueue: register queues: %w", err)
-		}
-		for _, q := range distinctQueues {
-			b.knownQueues.Store(q, true)
-		}
+		b.registerQueuesLater(distinctQueues)
 		distinctQueues = nil
 	}
 	err := r.query(ctx, b.q.enqueue, []any{ids, kinds, queues, args, priorities, maxAttempts, timeouts, runAts,
@@ -219,6 +218,22 @@ func (b *Backend) insertJobs(ctx context.Context, r runner, p *enqueueBatch, idx
 		return nil, fmt.Errorf("postgres: enqueue: %w", err)
 	}
 	return inserted, nil
+}
+
+// registerQueuesLater records queues in the queues table from a goroutine
+// of its own (see the transactional enqueue above), marking them known once
+// the insert committed.
+func (b *Backend) registerQueuesLater(queues []string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := b.pool.Exec(ctx, b.q.queueRegister, queues); err != nil {
+			return // the next enqueue to these queues registers them again
+		}
+		for _, q := range queues {
+			b.knownQueues.Store(q, true)
+		}
+	}()
 }
 
 // resolveDuplicates fills the outcome of each job at missing with the job

@@ -701,3 +701,34 @@ func TestClaimTwoJobsIntoOneUniqueKey(t *testing.T) {
 	c.UniqueKey = "k"
 	require.True(t, x.enqueue(t, c).Jobs[0].Duplicate, "one running job holds the key")
 }
+
+// TestTxEnqueueToANewQueueWithAFullPool: the caller's transaction holds the
+// pool's only connection; registering the new queue must not wait for
+// another one (that would never come).
+func TestTxEnqueueToANewQueueWithAFullPool(t *testing.T) {
+	t.Parallel()
+	pgURL := backendtest.PostgresURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	schema := randomSchema()
+	b, err := New(ctx, Config{URL: pgURL, Schema: schema, MaxConns: 1})
+	if err != nil {
+		backendtest.ServiceUnavailable(t, "PostgreSQL", err)
+	}
+	t.Cleanup(func() { b.Close(); dropSchema(t, pgURL, schema) })
+	tx, commit, rollback, err := b.BeginTx(ctx)
+	require.NoError(t, err)
+	defer func() { _ = rollback() }()
+	now := time.Now()
+	a := insert(t, now)
+	a.Queue = "fresh"
+	ectx, ecancel := context.WithTimeout(ctx, 3*time.Second)
+	defer ecancel()
+	_, err = b.JobEnqueueTx(ectx, tx, &backend.JobEnqueueParams{Jobs: []*backend.JobInsert{a}, Now: now})
+	require.NoError(t, err, "enqueue in the only connection's transaction")
+	require.NoError(t, commit())
+	require.Eventually(t, func() bool {
+		res, err := b.QueueList(ctx, &backend.QueueListParams{Now: now})
+		return err == nil && len(res.Queues) == 1 && res.Queues[0].Name == "fresh"
+	}, 5*time.Second, 20*time.Millisecond, "the queue is registered once a connection is free")
+}

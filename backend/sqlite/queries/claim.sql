@@ -7,8 +7,8 @@
 -- Inputs: ?1 queue, ?2 now (unix ns), ?3 limit, ?4 owner, ?5 lease expiry (unix ns).
 -- Outputs: per claimed job, in no particular order: id, kind, args, priority,
 -- attempt, max_attempts, timeout, run_at, enqueued_at, lease_token,
--- cancel_requested (kept from a run that ended in a retry or snooze after a
--- cancel was requested: this run hears it at once), extra.
+-- cancel_requested (read, not assumed false, so the job's record is
+-- exact), extra.
 -- The columns this statement sets to known values (queue, state, started_at,
 -- lease_owner, lease_expires_at) or that are NULL for
 -- claimable jobs (result, finished_at) are filled in by the caller: each

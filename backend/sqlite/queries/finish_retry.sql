@@ -8,5 +8,5 @@ SET state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'retrying' END,
     run_at = CASE WHEN cancel_requested THEN run_at ELSE ?3 END,
     finished_at = CASE WHEN cancel_requested THEN ?5 ELSE finished_at END,
     errors = CASE WHEN ?4 IS NULL THEN errors ELSE json_insert(coalesce(errors, '[]'), '$[#]', json(?4)) END,
-    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0
 WHERE id = ?1 AND state = 'running' AND lease_token = ?2

@@ -10,6 +10,6 @@ SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN ?3 <= ?4 THEN 'queu
     run_at = CASE WHEN cancel_requested THEN run_at ELSE ?3 END,
     finished_at = CASE WHEN cancel_requested THEN ?4 ELSE finished_at END,
     attempt = CASE WHEN cancel_requested THEN attempt ELSE max(attempt - 1, 0) END,
-    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, cancel_requested = 0
 WHERE id = ?1 AND state = 'running' AND lease_token = ?2
 RETURNING queue, state = 'cancelled'
