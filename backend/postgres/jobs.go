@@ -380,27 +380,63 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 	if len(p.Jobs) == 0 {
 		return &backend.JobFinishResult{}, nil
 	}
+	return b.finishSplit(ctx, p.Jobs, p.Now)
+}
+
+// finishSplit finishes jobs in one statement or, when two of them enter one
+// unique key together (see retryUnique), in two halves, recursively: a
+// colliding pair costs a few more statements, not one per job.
+func (b *Backend) finishSplit(ctx context.Context, jobs []*backend.JobOutcome, now time.Time) (*backend.JobFinishResult, error) {
 	var res *backend.JobFinishResult
 	err := b.retryUnique(ctx, func() (err error) {
-		res, err = b.finish(ctx, pgxRunner{b.pool}, p)
+		res, err = b.finish(ctx, pgxRunner{b.pool}, &backend.JobFinishParams{Jobs: jobs, Now: now})
 		return err
 	})
-	if isUniqueViolation(err) && len(p.Jobs) > 1 {
-		// Two of the batch enter one key together (see oneAtATime).
-		res, err = &backend.JobFinishResult{}, nil
-		for _, o := range p.Jobs {
-			var one *backend.JobFinishResult
-			err = b.retryUnique(ctx, func() (err error) {
-				one, err = b.finish(ctx, pgxRunner{b.pool}, &backend.JobFinishParams{Jobs: []*backend.JobOutcome{o}, Now: p.Now})
-				return err
-			})
-			if err != nil {
-				return nil, err
-			}
-			res.LeaseLost = append(res.LeaseLost, one.LeaseLost...)
-		}
+	if !isUniqueViolation(err) || len(jobs) == 1 {
+		return res, err
 	}
-	return res, err
+	half := len(jobs) / 2
+	first, err := b.finishSplit(ctx, jobs[:half], now)
+	if err != nil {
+		return nil, err
+	}
+	second, err := b.finishSplit(ctx, jobs[half:], now)
+	if err != nil {
+		return nil, err
+	}
+	first.LeaseLost = append(first.LeaseLost, second.LeaseLost...)
+	return first, nil
+}
+
+// byHalves runs a limited transition step (rescue, promote) until it finds
+// no more work or has done limit (0: no limit), halving its batch after a
+// unique violation that retryUnique could not resolve (two of the batch
+// entering one key together) and doubling it back after a success, so a
+// colliding pair costs a few more statements, not one per job. step does
+// up to n jobs and reports how many it did.
+func byHalves(limit int, step func(n int) (int, error)) error {
+	const most = 1024
+	n := most
+	for total := 0; limit <= 0 || total < limit; {
+		k := n
+		if limit > 0 {
+			k = min(k, limit-total)
+		}
+		done, err := step(k)
+		if isUniqueViolation(err) && k > 1 {
+			n = k / 2
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		total += done
+		if done < k {
+			return nil // nothing more to do
+		}
+		n = min(2*n, most)
+	}
+	return nil
 }
 
 // retryUnique runs f, and once more after releasing conflicting unique keys
@@ -410,9 +446,10 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 // The release only helps a job whose key another job already holds. When
 // two jobs of one batch enter a state that holds the same key together
 // (their unique states leaving out running, say, or scheduled), neither
-// holds it yet and the retry fails the same way: the callers then go one
-// job at a time, where the second finds the first holding the key and the
-// release lets it through without it.
+// holds it yet and the retry fails the same way: the callers then go in
+// smaller batches (finishSplit, byHalves), down to one job at a time if need
+// be, where the second finds the first holding the key and the release lets
+// it through without it.
 func (b *Backend) retryUnique(ctx context.Context, f func() error) error {
 	err := f()
 	if !isUniqueViolation(err) {
@@ -491,14 +528,13 @@ func (b *Backend) JobRescue(ctx context.Context, p *backend.JobRescueParams) (*b
 	res := &backend.JobRescueResult{}
 	err := rescue(p.Limit, res)
 	if isUniqueViolation(err) {
-		// Two of the batch enter one key together (see retryUnique): one
-		// at a time, each rescued job leaving the expired set.
-		for err = nil; err == nil && (p.Limit <= 0 || len(res.Jobs) < p.Limit); {
-			n := len(res.Jobs)
-			if err = rescue(1, res); len(res.Jobs) == n {
-				break
-			}
-		}
+		// Two of the batch enter one key together (see retryUnique); each
+		// rescued job leaves the expired set, so the steps move on.
+		err = byHalves(p.Limit, func(n int) (int, error) {
+			before := len(res.Jobs)
+			err := rescue(n, res)
+			return len(res.Jobs) - before, err
+		})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: rescue: %w", err)
@@ -525,12 +561,11 @@ func (b *Backend) JobPromote(ctx context.Context, p *backend.JobPromoteParams) (
 	err := promote(p.Limit)
 	if isUniqueViolation(err) {
 		// Two of the batch enter one key together (see retryUnique).
-		for err = nil; err == nil && (p.Limit <= 0 || int(promoted) < p.Limit); {
-			n := promoted
-			if err = promote(1); promoted == n {
-				break
-			}
-		}
+		err = byHalves(p.Limit, func(n int) (int, error) {
+			before := promoted
+			err := promote(n)
+			return int(promoted - before), err
+		})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: promote: %w", err)
