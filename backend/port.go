@@ -282,6 +282,10 @@ type JobFinishParams struct {
 // JobFinishResult lists outcomes that were rejected by the fence.
 type JobFinishResult struct {
 	LeaseLost []string
+	// Cancelled lists the jobs whose retry or snoozed outcome ended them
+	// cancelled instead, because their cancel was requested during the run
+	// (DESIGN §2: never retrying), so the worker can say so.
+	Cancelled []string
 }
 
 // JobRescueParams are the params of JobRescue.

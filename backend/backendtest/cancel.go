@@ -117,7 +117,10 @@ func testCancel(t *testing.T, f Factory) {
 			if kind == backend.OutcomeRetry {
 				msg = "failed before its next heartbeat"
 			}
-			h.finishOK(at(2*time.Second), outcome(c, kind, at(2*time.Second), msg))
+			res, err := h.b.JobFinish(h.ctx, &backend.JobFinishParams{Jobs: []*backend.JobOutcome{outcome(c, kind, at(2*time.Second), msg)}, Now: at(2 * time.Second)})
+			require.NoError(t, err)
+			require.Empty(t, res.LeaseLost)
+			require.Equal(t, []string{id}, res.Cancelled, "the result says the outcome ended cancelled")
 			j := h.requireState(id, backend.StateCancelled)
 			requireTime(t, at(2*time.Second), j.FinishedAt, "FinishedAt")
 			requireLeaseCleared(t, j)

@@ -166,6 +166,7 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 		outcome := o.Outcome
 		if e.CancelRequested && (outcome == backend.OutcomeRetry || outcome == backend.OutcomeSnoozed) {
 			outcome = backend.OutcomeCancelled // cancelled while running: never again (DESIGN §2)
+			res.Cancelled = append(res.Cancelled, o.ID)
 		}
 		if outcome == backend.OutcomeCancelled {
 			e.CancelRequested = false // honoured

@@ -28,6 +28,7 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 		return nil, err
 	}
 	steps := make([]*step, len(p.Jobs))
+	converted := make([]bool, len(p.Jobs)) // by the latest apply of step i
 	for i, o := range p.Jobs {
 		switch o.Outcome {
 		case backend.OutcomeCompleted, backend.OutcomeRetry, backend.OutcomeFailed,
@@ -41,7 +42,8 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 			}
 			clearLease(j)
 			outcome := o.Outcome
-			if j.CancelRequested && (outcome == backend.OutcomeRetry || outcome == backend.OutcomeSnoozed) {
+			converted[i] = j.CancelRequested && (outcome == backend.OutcomeRetry || outcome == backend.OutcomeSnoozed)
+			if converted[i] {
 				outcome = backend.OutcomeCancelled // cancelled while running: never retrying (DESIGN §2)
 			}
 			if outcome == backend.OutcomeCancelled {
@@ -82,6 +84,8 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 			return nil, err
 		} else if s.err != nil {
 			res.LeaseLost = append(res.LeaseLost, s.id)
+		} else if converted[i] {
+			res.Cancelled = append(res.Cancelled, s.id)
 		}
 		ended[i] = leaseName(s.id, p.Jobs[i].LeaseToken)
 	}

@@ -405,6 +405,7 @@ func (b *Backend) finishSplit(ctx context.Context, jobs []*backend.JobOutcome, n
 		return nil, err
 	}
 	first.LeaseLost = append(first.LeaseLost, second.LeaseLost...)
+	first.Cancelled = append(first.Cancelled, second.Cancelled...)
 	return first, nil
 }
 
@@ -467,18 +468,23 @@ func (b *Backend) finish(ctx context.Context, r runner, p *backend.JobFinishPara
 		return nil, fmt.Errorf("postgres: finish: %w", err)
 	}
 	done := make(map[string]bool, len(p.Jobs))
+	var cancelled []string
 	err = r.query(ctx, b.q.finish, args, func(scan func(...any) error) error {
 		var id, token string
-		if err := scan(&id, &token); err != nil {
+		var converted bool
+		if err := scan(&id, &token, &converted); err != nil {
 			return err
 		}
 		done[id+"\x00"+token] = true
+		if converted {
+			cancelled = append(cancelled, id)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: finish: %w", err)
 	}
-	res := &backend.JobFinishResult{}
+	res := &backend.JobFinishResult{Cancelled: cancelled}
 	for _, o := range p.Jobs {
 		if !done[o.ID+"\x00"+o.LeaseToken] {
 			res.LeaseLost = append(res.LeaseLost, o.ID)

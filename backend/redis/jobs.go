@@ -158,16 +158,25 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 		args := append(b.commonArgs(q, 3+len(short)+len(long)), nsStr(now), usStr(now), len(short))
 		argsByQueue[q] = append(append(args, short...), long...)
 	}
-	lost, err := b.runPerQueue(ctx, scriptFinish, queues, argsByQueue)
+	replies, err := b.runPerQueue(ctx, scriptFinish, queues, argsByQueue)
 	if err != nil {
 		return nil, fmt.Errorf("finish: %w", err)
 	}
-	for _, v := range lost {
+	ids := func(v any) (out []string) { // one list of IDs of finish.lua's reply
 		arr, _ := v.([]any)
 		for _, id := range arr {
 			s, _ := id.(string)
-			res.LeaseLost = append(res.LeaseLost, s)
+			out = append(out, s)
 		}
+		return out
+	}
+	for _, v := range replies {
+		pair, _ := v.([]any) // {lost, cancelled}
+		if len(pair) != 2 {
+			return nil, fmt.Errorf("finish: script returned %d lists, want 2", len(pair))
+		}
+		res.LeaseLost = append(res.LeaseLost, ids(pair[0])...)
+		res.Cancelled = append(res.Cancelled, ids(pair[1])...)
 	}
 	return res, nil
 }

@@ -156,7 +156,7 @@ func (b *Backend) finishBulk(ctx context.Context, s *stmts, p *backend.JobFinish
 	res = &backend.JobFinishResult{}
 	var wake []string
 	if len(rest) > 0 {
-		if wake, res.LeaseLost, err = b.finishEach(ctx, s, tx, rest, p.Now); err != nil {
+		if wake, err = b.finishEach(ctx, s, tx, rest, p.Now, res); err != nil {
 			return nil, false, err
 		}
 	}

@@ -244,11 +244,10 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 		return nil, b.fail("job finish", err)
 	}
 	defer tx.Rollback()
-	wake, lost, err := b.finishEach(ctx, s, tx, p.Jobs, p.Now)
+	wake, err := b.finishEach(ctx, s, tx, p.Jobs, p.Now, res)
 	if err != nil {
 		return nil, err
 	}
-	res.LeaseLost = lost
 	if err := tx.Commit(); err != nil {
 		return nil, b.fail("job finish: commit", err)
 	}
@@ -256,9 +255,10 @@ func (b *Backend) JobFinish(ctx context.Context, p *backend.JobFinishParams) (*b
 	return res, nil
 }
 
-// finishEach applies outcomes one prepared statement each, in order, and
-// returns the queues to wake (due snoozes) and the IDs whose lease was lost.
-func (b *Backend) finishEach(ctx context.Context, s *stmts, tx *sql.Tx, outs []*backend.JobOutcome, nowT time.Time) (wake, lost []string, err error) {
+// finishEach applies outcomes one prepared statement each, in order, adds
+// to res the IDs whose lease was lost and those a cancel request ended
+// cancelled, and returns the queues to wake (due snoozes).
+func (b *Backend) finishEach(ctx context.Context, s *stmts, tx *sql.Tx, outs []*backend.JobOutcome, nowT time.Time, res *backend.JobFinishResult) (wake []string, err error) {
 	bound := map[*sql.Stmt]*sql.Stmt{}
 	stmt := func(st *sql.Stmt) *sql.Stmt {
 		if t := bound[st]; t != nil {
@@ -285,7 +285,15 @@ func (b *Backend) finishEach(ctx context.Context, s *stmts, tx *sql.Tx, outs []*
 		case backend.OutcomeRetry:
 			var e any
 			if e, err = errorJSON(o.Error); err == nil {
-				r, err = stmt(s.finishRetry).ExecContext(ctx, o.ID, o.LeaseToken, ns(o.RunAt), e, now)
+				var cancelled bool
+				err = stmt(s.finishRetry).QueryRowContext(ctx, o.ID, o.LeaseToken, ns(o.RunAt), e, now).Scan(&cancelled)
+				if errors.Is(err, sql.ErrNoRows) {
+					res.LeaseLost = append(res.LeaseLost, o.ID)
+					continue
+				}
+				if err == nil && cancelled {
+					res.Cancelled = append(res.Cancelled, o.ID)
+				}
 			}
 		case backend.OutcomeFailed, backend.OutcomeCancelled:
 			var e any
@@ -301,28 +309,31 @@ func (b *Backend) finishEach(ctx context.Context, s *stmts, tx *sql.Tx, outs []*
 			var cancelled bool
 			err = stmt(s.snoozed).QueryRowContext(ctx, o.ID, o.LeaseToken, ns(o.RunAt), now).Scan(&queue, &cancelled)
 			if errors.Is(err, sql.ErrNoRows) {
-				lost = append(lost, o.ID)
+				res.LeaseLost = append(res.LeaseLost, o.ID)
 				continue
+			}
+			if err == nil && cancelled {
+				res.Cancelled = append(res.Cancelled, o.ID)
 			}
 			if err == nil && !cancelled && !o.RunAt.After(nowT) && !slices.Contains(wake, queue) {
 				wake = append(wake, queue)
 			}
 		default:
-			return nil, nil, fmt.Errorf("sqlite: job finish %s: unknown outcome %q", o.ID, o.Outcome)
+			return nil, fmt.Errorf("sqlite: job finish %s: unknown outcome %q", o.ID, o.Outcome)
 		}
 		if err != nil {
-			return nil, nil, b.fail("job finish "+o.ID, err)
+			return nil, b.fail("job finish "+o.ID, err)
 		}
 		if r == nil {
 			continue
 		}
 		if n, err := r.RowsAffected(); err != nil {
-			return nil, nil, b.fail("job finish "+o.ID, err)
+			return nil, b.fail("job finish "+o.ID, err)
 		} else if n == 0 {
-			lost = append(lost, o.ID)
+			res.LeaseLost = append(res.LeaseLost, o.ID)
 		}
 	}
-	return wake, lost, nil
+	return wake, nil
 }
 
 // JobRescue hands back running jobs whose lease expired, in one statement.

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -105,7 +106,9 @@ func (c *completer) flush() {
 	for i, t := range batch {
 		outs[i] = &t.out
 	}
-	c.report(outs)
+	if cancelled := c.report(outs); len(cancelled) > 0 {
+		c.cancelledInstead(batch, cancelled)
+	}
 	w.mu.Lock()
 	for _, t := range batch {
 		w.removeRunning(t)
@@ -139,32 +142,54 @@ func (w *Worker) removeRunning(t *task) {
 	w.running = w.running[:last]
 }
 
+// cancelledInstead tells the observer and the log about the jobs whose
+// retry or snoozed outcome the store ended cancelled instead (their cancel
+// was requested during the run; DESIGN §2): the observer heard the
+// worker's outcome when the handler returned, and now hears the final one.
+func (c *completer) cancelledInstead(batch []*task, ids []string) {
+	w := c.w
+	for _, t := range batch {
+		if !slices.Contains(ids, t.job.ID) {
+			continue
+		}
+		w.log.Info("job cancelled: its cancel was requested while it ran", jobAttrs(t.job)...)
+		if w.cfg.Observer != nil {
+			out := backend.JobOutcome{ID: t.job.ID, LeaseToken: t.job.LeaseToken, Outcome: backend.OutcomeCancelled}
+			w.cfg.Observer.JobFinished(t.job, &out, 0)
+		}
+	}
+}
+
 // report sends outs in one JobFinish, retrying with backoff while it fails.
 // A store that answers Ping but keeps refusing the batch is not down: one
 // outcome poisons it, so after a few failures the outcomes go one by one and
 // those still refused are dropped (their leases expire and the rescuer hands
 // the jobs back) instead of wedging every later report. Gives up when the
 // worker's I/O context ends.
-func (c *completer) report(outs []*backend.JobOutcome) {
+// It returns the IDs the store ended cancelled instead (see
+// cancelledInstead).
+func (c *completer) report(outs []*backend.JobOutcome) (cancelled []string) {
 	w := c.w
 	backoff := 20 * time.Millisecond
 	for failures := 0; ; failures++ {
-		err := c.finish(outs)
+		cancelled, err := c.finish(outs)
 		if err == nil {
-			return
+			return cancelled
 		}
 		if w.ioCtx.Err() != nil {
 			w.log.Error("outcomes not reported; their leases will expire and the jobs be rescued", "jobs", len(outs), "error", err)
-			return
+			return nil
 		}
 		if failures >= 2 && w.b.Ping(w.ioCtx) == nil {
 			for _, o := range outs {
-				if err := c.finish([]*backend.JobOutcome{o}); err != nil {
+				one, err := c.finish([]*backend.JobOutcome{o})
+				if err != nil {
 					w.log.Error("outcome refused by the store; dropped (the job's lease will expire and it will be rescued)",
 						"job_id", o.ID, "outcome", o.Outcome, "error", err)
 				}
+				cancelled = append(cancelled, one...)
 			}
-			return
+			return cancelled
 		}
 		w.log.Warn("reporting outcomes failed; retrying", "jobs", len(outs), "error", err, "backoff", backoff)
 		select {
@@ -175,15 +200,16 @@ func (c *completer) report(outs []*backend.JobOutcome) {
 	}
 }
 
-// finish makes one JobFinish call and logs the outcomes the fence rejected.
-func (c *completer) finish(outs []*backend.JobOutcome) error {
+// finish makes one JobFinish call, logs the outcomes the fence rejected and
+// returns the IDs the store ended cancelled instead.
+func (c *completer) finish(outs []*backend.JobOutcome) ([]string, error) {
 	w := c.w
 	res, err := w.b.JobFinish(w.ioCtx, &backend.JobFinishParams{Jobs: outs, Now: w.cfg.Clock.Now()})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, id := range res.LeaseLost {
 		w.log.Warn("outcome rejected: lease lost (the job was rescued and may have run elsewhere)", "job_id", id)
 	}
-	return nil
+	return res.Cancelled, nil
 }

@@ -7,7 +7,8 @@
 --   until RunAt <= Now is queued, later is scheduled).
 -- A job whose cancel was requested during this run and whose outcome is
 -- retry or snoozed ends cancelled instead: never retrying (DESIGN §2).
--- Output: (id, token) of the outcomes applied; the others lost their lease.
+-- Output: (id, token, whether a retry or snooze ended cancelled) of the
+-- outcomes applied; the others lost their lease.
 UPDATE {{schema}}.jobs j
 SET state = CASE WHEN j.cancel_requested AND o.outcome IN ('retry', 'snoozed') THEN 'cancelled' ELSE o.state END,
     attempt = CASE WHEN o.outcome = 'snoozed' AND NOT j.cancel_requested THEN j.attempt - 1 ELSE j.attempt END,
@@ -28,4 +29,4 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::time
 -- job through jobs_lease for every input row (O(running x batch)) instead of
 -- one primary-key lookup per input row.
 WHERE j.id = o.id AND j.lease_token = o.token
-RETURNING j.id, o.token
+RETURNING j.id, o.token, j.state = 'cancelled' AND o.outcome IN ('retry', 'snoozed')

@@ -26,7 +26,8 @@
 --   run_at (17-digit µs) — the run_at values matter for retry and snoozed
 --   only. A retry or snoozed outcome of a job whose cancel was requested
 --   (cr) ends it cancelled instead.
--- Returns: the IDs whose lease was lost (nothing changed for them).
+-- Returns: {lost, cancelled}: the IDs whose lease was lost (nothing changed
+--   for them), and those whose retry or snoozed outcome ended cancelled.
 local jp, chan, now_ns, now_us = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
 local final_set = { completed = 5, failed = 6, cancelled = 7 }
 local known = { completed = true, failed = true, cancelled = true, retry = true, snoozed = true }
@@ -51,6 +52,7 @@ for i = 1, #members, 1000 do
   end
 end
 local adds = { {}, {}, {}, {}, {}, {}, {} } -- per KEYS index: score, member pairs
+local cancelled = {}
 -- long records the outcome whose 7 values start at ARGV[i] in the job hash
 -- and queues the job's move to the set of its new state.
 local function long(id, i)
@@ -58,6 +60,7 @@ local function long(id, i)
   local oc, res, err = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if (oc == 'retry' or oc == 'snoozed') and redis.call('HGET', k, 'cr') == '1' then
     oc = 'cancelled' -- its cancel was requested during this run: never retrying (DESIGN §2)
+    cancelled[#cancelled + 1] = id
   end
   local h
   local set = final_set[oc]
@@ -139,4 +142,4 @@ end
 if #adds[1] > 0 then
   redis.call('PUBLISH', chan, '1')
 end
-return lost
+return { lost, cancelled }
