@@ -2,7 +2,6 @@ package schedule_test
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -17,44 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// recordBackends opens every backend the conditional writes run on: the
-// version check is each backend's compare-and-set, so it is tested on all
-// of them (a server backend that cannot be reached is skipped, unless
-// CONVEYOR_TEST_REQUIRE_ALL is set).
-func recordBackends(t *testing.T) map[string]backend.Backend {
-	t.Helper()
-	natsURL := backendtest.NATSURL()
-	if natsURL == "" {
-		natsURL = "nats://127.0.0.1:4222"
-	}
-	urls := map[string]string{
-		"memory":   "memory:",
-		"sqlite":   "sqlite:" + filepath.Join(t.TempDir(), "conveyor.db"),
-		"postgres": backendtest.PostgresURL(),
-		"redis":    backendtest.RedisURL(),
-		"nats":     natsURL,
-	}
-	out := map[string]backend.Backend{}
-	for name, u := range urls {
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		b, err := backend.Open(ctx, u)
-		cancel()
-		if err != nil {
-			if backendtest.RequireAll() {
-				t.Fatalf("%s: %v", name, err)
-			}
-			t.Logf("%s skipped: %v", name, err)
-			continue
-		}
-		t.Cleanup(func() { _ = b.Close() })
-		out[name] = b
-	}
-	return out
-}
 
 func TestStoreUpdateIfDeleteIf(t *testing.T) {
 	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
-	for name, b := range recordBackends(t) {
+	for name, b := range backendtest.OpenAll(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			st := schedule.NewStore(b)
@@ -112,7 +77,7 @@ func TestStoreUpdateIfDeleteIf(t *testing.T) {
 // compare-and-set lets exactly one win, whatever the interleaving.
 func TestStoreUpdateIfConcurrent(t *testing.T) {
 	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
-	for name, b := range recordBackends(t) {
+	for name, b := range backendtest.OpenAll(t) {
 		t.Run(name, func(t *testing.T) {
 			st := schedule.NewStore(b)
 			def := schedule.Schedule{Name: "ifv-race-" + uuid.NewString(), Cron: "@every 1m", Kind: "k"}

@@ -5,12 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"conveyor/backend"
 	"conveyor/backend/backendtest"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 )
 
@@ -37,7 +35,7 @@ func TestFeatureMatrix(t *testing.T) {
 		// migrates it, nothing else is written.
 		backendtest.WithQueryParam(t, backendtest.PostgresURL(), "schema", "conveyor_features"),
 		backendtest.WithQueryParam(t, backendtest.RedisURL(), "prefix", "conveyor_features"),
-		natsURL(t),
+		backendtest.NATSTestURL(t) + "?prefix=FEATURES",
 	}
 	var caps []backend.Capabilities
 	for _, u := range urls {
@@ -55,19 +53,4 @@ func TestFeatureMatrix(t *testing.T) {
 	got, err := os.ReadFile(featuresPath)
 	require.NoError(t, err)
 	require.Equal(t, want, string(got), "docs/FEATURES.md is stale: run go test ./backend/all -run TestFeatureMatrix -update")
-}
-
-// natsURL returns CONVEYOR_TEST_NATS or starts an embedded JetStream server.
-func natsURL(t *testing.T) string {
-	if u := backendtest.NATSURL(); u != "" {
-		return u
-	}
-	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	require.NoError(t, err)
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("embedded nats-server did not start")
-	}
-	t.Cleanup(s.Shutdown)
-	return s.ClientURL() + "?prefix=FEATURES" + t.Name()
 }
