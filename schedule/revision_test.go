@@ -17,10 +17,7 @@ import (
 func TestRevisionIgnoresFires(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b, err := memory.New(ctx, memory.Config{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	st := NewStore(b)
+	st := memoryStore(t)
 	now := time.Date(2026, 12, 5, 14, 0, 0, 0, time.UTC)
 	e1, err := st.Create(ctx, Schedule{Name: "every-second", Cron: "@every 1s", Kind: "k"}, now)
 	require.NoError(t, err)
@@ -50,10 +47,7 @@ func TestRevisionIgnoresFires(t *testing.T) {
 func TestRevisionOfARecreatedScheduleDiffers(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b, err := memory.New(ctx, memory.Config{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	st := NewStore(b)
+	st := memoryStore(t)
 	now := time.Date(2026, 12, 5, 14, 0, 0, 0, time.UTC)
 	old, err := st.Create(ctx, Schedule{Name: "nightly", Cron: "@every 1m", Kind: "old"}, now)
 	require.NoError(t, err)
@@ -74,10 +68,7 @@ func TestRevisionOfARecreatedScheduleDiffers(t *testing.T) {
 func TestPutOfAnUnchangedDefinitionWritesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b, err := memory.New(ctx, memory.Config{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	st := NewStore(b)
+	st := memoryStore(t)
 	now := time.Date(2026, 12, 5, 14, 0, 0, 0, time.UTC)
 	def := Schedule{Name: "declared", Cron: "@hourly", Kind: "k", Args: []byte(`{"a":1}`)}
 	first, err := st.Put(ctx, def, now)
@@ -103,4 +94,13 @@ func TestValidateMatchesTheClient(t *testing.T) {
 	} {
 		require.ErrorIs(t, s.Validate(), ErrInvalid, name)
 	}
+}
+
+// memoryStore is a Store over a fresh memory backend.
+func memoryStore(t *testing.T) *Store {
+	t.Helper()
+	b, err := memory.New(t.Context(), memory.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	return NewStore(b)
 }
