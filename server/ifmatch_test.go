@@ -1,9 +1,7 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -13,35 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// doWith is doAs with the admin token and extra request headers (If-Match).
+// doWith is do with extra request headers (If-Match).
 func (b *bundle) doWith(header map[string]string, method, path string, body any) response {
-	t := b.t
-	t.Helper()
-	var raw []byte
-	var rd io.Reader
-	if body != nil {
-		var err error
-		raw, err = json.Marshal(body)
-		require.NoError(t, err)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, b.url+path, rd)
-	require.NoError(t, err)
-	if raw != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	r := response{status: res.StatusCode, header: res.Header, body: data}
-	b.checkOpenAPI(req, raw, r)
-	return r
+	b.t.Helper()
+	return b.send(adminToken, header, method, path, body)
 }
 
 func ifMatch(tag string) map[string]string { return map[string]string{"If-Match": tag} }

@@ -140,6 +140,12 @@ func (b *bundle) do(method, path string, body any) response {
 // is, or a value encoded as JSON. Every answer to a documented route is
 // checked against the OpenAPI document, status included.
 func (b *bundle) doAs(token, method, path string, body any) response {
+	b.t.Helper()
+	return b.send(token, nil, method, path, body)
+}
+
+// send is doAs with extra request headers.
+func (b *bundle) send(token string, header map[string]string, method, path string, body any) response {
 	t := b.t
 	t.Helper()
 	var rd io.Reader
@@ -165,6 +171,9 @@ func (b *bundle) doAs(token, method, path string, body any) response {
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
