@@ -98,11 +98,7 @@ func TestStreamRefuses(t *testing.T) {
 // server closes it with 1008 rather than blocking the publisher.
 func TestStreamClosesASlowClient(t *testing.T) {
 	t.Parallel()
-	bus := events.NewMemory()
-	b := setup(t, func(o *setupOpts) { o.events = bus })
-	c, _, err := dialStream(t, b, "", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + readToken}}})
-	require.NoError(t, err)
-	defer c.CloseNow()
+	bus, c := streamOnOwnBus(t)
 	ev, err := events.New("test", "doc.big", "", strings.Repeat("x", 16<<10))
 	require.NoError(t, err)
 	done := make(chan struct{})
@@ -117,13 +113,7 @@ func TestStreamClosesASlowClient(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("publishing blocked on a slow stream client")
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	var closeErr error
-	for closeErr == nil {
-		_, _, closeErr = c.Read(ctx)
-	}
-	require.Equal(t, websocket.StatusPolicyViolation, websocket.CloseStatus(closeErr), "%v", closeErr)
+	requireClosedWith(t, c, websocket.StatusPolicyViolation, 20*time.Second)
 }
 
 // TestStreamBoundsBytesNotOnlyEvents sends a non-reading client far fewer
@@ -131,11 +121,7 @@ func TestStreamClosesASlowClient(t *testing.T) {
 // the server closes it with 1008 instead of holding them all.
 func TestStreamBoundsBytesNotOnlyEvents(t *testing.T) {
 	t.Parallel()
-	bus := events.NewMemory()
-	b := setup(t, func(o *setupOpts) { o.events = bus })
-	c, _, err := dialStream(t, b, "", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + readToken}}})
-	require.NoError(t, err)
-	defer c.CloseNow()
+	bus, c := streamOnOwnBus(t)
 	c.SetReadLimit(1 << 20)
 	ev, err := events.New("test", "doc.huge", "", strings.Repeat("x", 512<<10))
 	require.NoError(t, err)
@@ -146,13 +132,32 @@ func TestStreamBoundsBytesNotOnlyEvents(t *testing.T) {
 	// The close arrives after what the socket already holds; reading is
 	// what lets it through, and the server must not wait for its 10 s
 	// write timeout to give up.
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	requireClosedWith(t, c, websocket.StatusPolicyViolation, 5*time.Second)
+}
+
+// streamOnOwnBus serves the stream from a bus of the test's own and
+// connects a client (closed when the test ends) that reads nothing yet.
+func streamOnOwnBus(t *testing.T) (*events.Memory, *websocket.Conn) {
+	t.Helper()
+	bus := events.NewMemory()
+	b := setup(t, func(o *setupOpts) { o.events = bus })
+	c, _, err := dialStream(t, b, "", &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + readToken}}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.CloseNow() })
+	return bus, c
+}
+
+// requireClosedWith reads c until the server closes it, within d, and
+// requires the close status code.
+func requireClosedWith(t *testing.T, c *websocket.Conn, code websocket.StatusCode, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), d)
 	defer cancel()
 	var closeErr error
 	for closeErr == nil {
 		_, _, closeErr = c.Read(ctx)
 	}
-	require.Equal(t, websocket.StatusPolicyViolation, websocket.CloseStatus(closeErr), "%v", closeErr)
+	require.Equal(t, code, websocket.CloseStatus(closeErr), "%v", closeErr)
 }
 
 // TestStreamShowsOtherProcessesEvents serves the stream from a Remote bus:

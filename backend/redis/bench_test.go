@@ -135,22 +135,47 @@ func serverCPU(b *testing.B, be *Backend) time.Duration {
 	return time.Duration(total * float64(time.Second))
 }
 
-// serverCalls returns the number of commands the server ran so far (INFO
-// commandstats, which counts commands run by scripts too).
-func serverCalls(b *testing.B, be *Backend) int64 {
+// commandStat is one command's line of INFO commandstats, which counts
+// the commands scripts run too.
+type commandStat struct {
+	calls int64
+	usec  int64 // time the server spent in it, by its own count
+}
+
+// commandStats returns INFO commandstats by command name ("evalsha").
+func commandStats(b *testing.B, be *Backend) map[string]commandStat {
 	info, err := be.rdb.Info(b.Context(), "commandstats").Result()
 	if err != nil {
 		b.Fatal(err)
 	}
-	var total int64
+	stats := map[string]commandStat{}
 	for _, line := range strings.Split(info, "\n") {
-		_, rest, ok := strings.Cut(line, "calls=")
-		if !ok {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		name, found := strings.CutPrefix(name, "cmdstat_")
+		if !ok || !found {
 			continue
 		}
-		n, _, _ := strings.Cut(rest, ",")
-		v, _ := strconv.ParseInt(n, 10, 64)
-		total += v
+		var st commandStat
+		for field := range strings.SplitSeq(rest, ",") {
+			key, val, _ := strings.Cut(field, "=")
+			v, _ := strconv.ParseInt(val, 10, 64)
+			switch key {
+			case "calls":
+				st.calls = v
+			case "usec":
+				st.usec = v
+			}
+		}
+		stats[name] = st
+	}
+	return stats
+}
+
+// serverCalls returns the number of commands the server ran so far.
+func serverCalls(b *testing.B, be *Backend) int64 {
+	var total int64
+	for _, st := range commandStats(b, be) {
+		total += st.calls
 	}
 	return total
 }
@@ -223,19 +248,7 @@ func BenchmarkEnqueueCall(b *testing.B) {
 }
 
 // evalshaTime returns the time the server spent running EVALSHA calls so
-// far, by its own count (INFO commandstats).
+// far, by its own count.
 func evalshaTime(b *testing.B, be *Backend) time.Duration {
-	info, err := be.rdb.Info(b.Context(), "commandstats").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range strings.Split(info, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_evalsha:"); ok {
-			_, usec, _ := strings.Cut(rest, ",usec=")
-			usec, _, _ = strings.Cut(usec, ",")
-			v, _ := strconv.ParseInt(usec, 10, 64)
-			return time.Duration(v) * time.Microsecond
-		}
-	}
-	return 0
+	return time.Duration(commandStats(b, be)["evalsha"].usec) * time.Microsecond
 }
