@@ -289,7 +289,7 @@ func (c *Client) buildInsert(r EnqueueRequest, now time.Time) (*backend.JobInser
 	if len(o.UniqueKey) > maxUniqueKey {
 		return nil, fmt.Errorf("%w: unique_key is %d bytes, at most %d", ErrInvalidJob, len(o.UniqueKey), maxUniqueKey)
 	}
-	if !backend.StorableTag(o.UniqueKey) {
+	if !backend.StorableString(o.UniqueKey) {
 		return nil, fmt.Errorf("%w: unique_key is not valid UTF-8 or holds a NUL byte", ErrInvalidJob)
 	}
 	if o.UniqueWindow < 0 {
@@ -316,7 +316,7 @@ func ValidateTags(tags []string) error {
 		if t == "" || len(t) > 100 {
 			return fmt.Errorf("%w: tags must be 1 to 100 bytes, got %q", ErrInvalidJob, t)
 		}
-		if !backend.StorableTag(t) {
+		if !backend.StorableString(t) {
 			return fmt.Errorf("%w: tag %q is not valid UTF-8 or holds a NUL byte", ErrInvalidJob, t)
 		}
 	}

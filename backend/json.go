@@ -23,7 +23,7 @@ func StorableText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// StorableTag reports whether a tag, a unique key or another short string
+// StorableString reports whether a tag, a unique key or another short string
 // kept in a JSON or text column is storable by every backend: valid UTF-8
 // without NUL bytes.
-func StorableTag(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+func StorableString(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

@@ -17,7 +17,7 @@ func TestStorableText(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, "plain message", StorableText("plain message"))
 	require.Equal(t, "bad \uFFFD\uFFFD record \uFFFD", StorableText("bad \x00\x00 record \xe9"))
-	require.True(t, StorableTag(StorableText("x\x00\xff")))
-	require.False(t, StorableTag("a\x00b"))
-	require.False(t, StorableTag("caf\xe9"))
+	require.True(t, StorableString(StorableText("x\x00\xff")))
+	require.False(t, StorableString("a\x00b"))
+	require.False(t, StorableString("caf\xe9"))
 }
